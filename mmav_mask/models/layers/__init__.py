@@ -1,0 +1,5 @@
+from .attention import Attention, CrossAttention, multi_head_sdpa
+from .transformer import Block, Mlp, sinusoid_position_table, xavier_init_linear_
+
+__all__ = ['Attention', 'CrossAttention', 'multi_head_sdpa', 'Block', 'Mlp',
+           'sinusoid_position_table', 'xavier_init_linear_']
