@@ -1,0 +1,3 @@
+from .base_fusion import NoFusion
+
+__all__ = ['NoFusion']
