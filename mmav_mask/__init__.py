@@ -8,7 +8,7 @@ from .utils import compat as _compat
 
 _compat.apply()
 
-from . import datasets, evaluation, models  # noqa: E402,F401  (registration)
+from . import datasets, engine, evaluation, models  # noqa: E402,F401  (registration)
 from .version import __version__  # noqa: E402
 
 __all__ = ['__version__']

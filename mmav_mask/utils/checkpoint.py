@@ -26,6 +26,7 @@ import io
 import os
 import os.path as osp
 import pickle
+import re
 import secrets
 import tempfile
 from typing import Any, Optional, Set
@@ -97,9 +98,23 @@ def is_trusted(path: str) -> bool:
     return hmac.compare_digest(recorded, _signature(_sha256_file(path)))
 
 
+def _remove_stale_temporaries(path: str) -> None:
+    """Removes ``.<name>.*.tmp`` left by a writer killed while writing ``path``."""
+    directory, name = osp.split(osp.abspath(path))
+    prefix = '.' + name + '.'
+    for entry in os.listdir(directory):
+        if entry.startswith(prefix) and entry.endswith('.tmp') \
+                and re.fullmatch(r'[A-Za-z0-9_]+', entry[len(prefix):-4]):
+            try:
+                os.unlink(osp.join(directory, entry))
+            except OSError:
+                pass
+
+
 def _atomic_write(path: str, data: bytes) -> None:
     directory = osp.dirname(osp.abspath(path))
     os.makedirs(directory, exist_ok=True)
+    _remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(path) + '.', suffix='.tmp',
                                dir=directory)
     try:
@@ -108,10 +123,64 @@ def _atomic_write(path: str, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        _fsync_directory(directory)
     except BaseException:
         if osp.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _fsync_directory(directory: str) -> None:
+    """Makes a rename in ``directory`` durable (no-op where unsupported)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    """Writes a small text file (e.g. ``last_checkpoint``) atomically."""
+    _atomic_write(path, text.encode('utf-8'))
+
+
+_STEP_FILE = re.compile(r'(?:iter|epoch)_(\d+)\.pth$')
+
+
+def find_latest_checkpoint(path: str) -> Optional[str]:
+    """The checkpoint ``--resume`` should continue from in work dir ``path``.
+
+    Follows ``<path>/last_checkpoint`` like mmengine when it names an existing
+    file. When the pointer is missing, empty or names a file that is gone, it
+    falls back to the ``iter_N.pth`` / ``epoch_N.pth`` with the largest N that
+    is complete (verified by its trust sidecar), so a run killed between
+    writing a checkpoint and updating the pointer still resumes.
+    """
+    from mmengine.logging import print_log
+    pointer = osp.join(path, 'last_checkpoint')
+    if osp.isfile(pointer):
+        with open(pointer) as f:
+            last_saved = f.read().strip()
+        if last_saved and ('://' in last_saved or osp.isfile(last_saved)):
+            return last_saved
+        print_log(f'{pointer} names {last_saved!r}, which does not exist; looking for '
+                  'the newest complete checkpoint in the work dir.', logger='current')
+    candidates = []
+    if osp.isdir(path):
+        for name in os.listdir(path):
+            match = _STEP_FILE.fullmatch(name)
+            if match:
+                candidates.append((int(match.group(1)), osp.join(path, name)))
+    for _, candidate in sorted(candidates, reverse=True):
+        if osp.isfile(candidate + TRUST_SUFFIX) and is_trusted(candidate):
+            return candidate
+    print_log(f'Did not find a checkpoint to resume from in {path}.', logger='current')
+    return None
 
 
 def save_trusted_checkpoint(checkpoint: Any, path: str) -> None:

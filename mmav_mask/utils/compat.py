@@ -10,6 +10,11 @@ b. ``mmaction.models.multimodal`` needs ``importlib-metadata`` (a pinned
 c. mmengine's local checkpoint loader and writer are routed through
    :mod:`mmav_mask.utils.checkpoint` (weights-only loading with a trust policy
    for our own files, atomic writes). Nothing sets weights_only off globally.
+   ``CheckpointHook`` removes the checkpoint that falls out of
+   ``max_keep_ckpts`` only after the new one and the ``last_checkpoint``
+   pointer (written atomically) are on disk (upstream removes it first, so a
+   kill during the save could leave the pointer naming a deleted file), and
+   ``find_latest_checkpoint`` falls back to the newest complete checkpoint.
 d. CPU-only distributed runs: mmengine calls ``torch.cuda.set_device`` and
    wraps DDP with ``device_ids=[LOCAL_RANK]`` unconditionally; without CUDA we
    skip the former, use gloo instead of nccl and pass ``device_ids=None``.
@@ -61,7 +66,8 @@ def _route_checkpoints() -> None:
     from mmengine.runner import checkpoint as ckpt_mod
     from mmengine.runner import runner as runner_mod
 
-    from .checkpoint import load_checkpoint_file, save_trusted_checkpoint
+    from .checkpoint import (find_latest_checkpoint, load_checkpoint_file,
+                             save_trusted_checkpoint)
 
     def load_from_local(filename, map_location):
         return load_checkpoint_file(filename, map_location)
@@ -81,6 +87,49 @@ def _route_checkpoints() -> None:
 
     ckpt_mod.save_checkpoint = save_checkpoint
     runner_mod.save_checkpoint = save_checkpoint
+    ckpt_mod.find_latest_checkpoint = find_latest_checkpoint
+    runner_mod.find_latest_checkpoint = find_latest_checkpoint
+    _safe_checkpoint_rotation()
+
+
+def _safe_checkpoint_rotation() -> None:
+    import os.path as osp
+
+    from mmengine.dist import is_main_process
+    from mmengine.hooks import checkpoint_hook as hook_mod
+
+    from .checkpoint import TRUST_SUFFIX, atomic_write_text
+
+    def _save_checkpoint_with_step(self, runner, step, meta):
+        outdated = []
+        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids
+                                            and self.keep_ckpt_ids[-1] == step):
+            if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
+                outdated.append(self.keep_ckpt_ids.popleft())
+            self.keep_ckpt_ids.append(step)
+            runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
+
+        ckpt_filename = self.filename_tmpl.format(step)
+        self.last_ckpt = self.file_backend.join_path(self.out_dir, ckpt_filename)
+        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+        runner.save_checkpoint(
+            self.out_dir, ckpt_filename, self.file_client_args,
+            save_optimizer=self.save_optimizer,
+            save_param_scheduler=self.save_param_scheduler, meta=meta,
+            by_epoch=self.by_epoch, backend_args=self.backend_args, **self.args)
+        if not is_main_process():
+            return
+        atomic_write_text(osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)
+        for old_step in outdated:  # only now that the new one is complete
+            old = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(old_step))
+            if self.file_backend.isfile(old):
+                self.file_backend.remove(old)
+                if self.file_backend.isfile(old + TRUST_SUFFIX):
+                    self.file_backend.remove(old + TRUST_SUFFIX)
+            elif self.file_backend.isdir(old):  # deepspeed-style directories
+                self.file_backend.rmtree(old)
+
+    hook_mod.CheckpointHook._save_checkpoint_with_step = _save_checkpoint_with_step
 
 
 def _cpu_distributed() -> None:

@@ -1,0 +1,1 @@
+from .reconstruction_metric import ReconstructionMetric  # noqa: F401

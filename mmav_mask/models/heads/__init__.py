@@ -1,0 +1,1 @@
+from .pixel_reconstruction_head import PixelReconstructionHead  # noqa: F401

@@ -1,0 +1,197 @@
+"""``LoadAlignedAudio``: the audio of exactly the sampled frames' time span."""
+from __future__ import annotations
+
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+import torch
+import torchaudio.functional as AF
+from mmcv.transforms import BaseTransform
+from mmengine.logging import print_log
+
+from mmaction.registry import TRANSFORMS
+from ..audio_io import (AudioUnavailable, load_feature_file, read_sidecar_span,
+                        read_track_span, slice_feature_rows)
+
+AUDIO_SOURCES = ('track', 'sidecar', 'feature')
+MISSING_AUDIO_POLICIES = ('zeros', 'skip', 'error')
+
+
+def clip_windows(results: Dict) -> np.ndarray:
+    """Audio window ``[t(first frame), t(last frame) + 1/fps)`` of every clip.
+
+    Frame times come from the container timestamps (decord's
+    ``get_frame_timestamp``, which also handles variable frame rate) when a
+    decord reader is still in ``results``; otherwise, or for frames whose
+    timestamp is invalid (some AVI files), from ``index / avg_fps``. With
+    looping sampling (a video shorter than ``clip_len x frame_interval``) a
+    clip's window spans the earliest to the latest frame it uses.
+
+    Args:
+        results: needs ``frame_inds``, ``clip_len`` and ``avg_fps`` (from
+            ``DecordInit``/``SampleFrames``); ``video_reader`` optional.
+
+    Returns:
+        float64 (num_clips, 2) window start and end in seconds.
+    """
+    fps = results.get('avg_fps') or results.get('fps')
+    if not fps or not np.isfinite(fps) or fps <= 0:
+        raise KeyError('LoadAlignedAudio needs a positive `avg_fps`: put it after '
+                       'DecordInit (or another *Init) and SampleFrames')
+    inds = np.asarray(results['frame_inds']).reshape(-1).astype(np.int64)
+    inds = inds - int(results.get('start_index', 0))
+    clip_len = int(results.get('clip_len', inds.size))
+    clips = inds.reshape(-1, clip_len)
+    first, last = clips.min(axis=1), clips.max(axis=1)
+    t_first = _frame_times(results, first, fps)
+    t_last = _frame_times(results, last, fps)
+    return np.stack([t_first, t_last + 1.0 / fps], axis=1).astype(np.float64)
+
+
+def _frame_times(results: Dict, inds: np.ndarray, fps: float) -> np.ndarray:
+    """Presentation time (s) of frames ``inds``, video stream clock."""
+    times = inds.astype(np.float64) / fps
+    reader = results.get('video_reader')
+    if reader is not None and hasattr(reader, 'get_frame_timestamp'):
+        try:
+            ts = np.asarray(reader.get_frame_timestamp(inds.tolist()),
+                            dtype=np.float64).reshape(-1, 2)[:, 0]
+        except Exception:  # noqa: BLE001 - any reader failure: keep index/fps times
+            return times
+        # decord reports AV_NOPTS as a huge negative number for some AVI frames
+        ok = np.isfinite(ts) & (ts > -1e-3) & (ts < 1e7)
+        times = np.where(ok, np.maximum(ts, 0.0), times)
+    return times
+
+
+@TRANSFORMS.register_module()
+class LoadAlignedAudio(BaseTransform):
+    """Load the audio aligned with the sampled frames of every clip.
+
+    Place it after ``DecordInit`` and ``SampleFrames`` (before or after
+    ``DecordDecode``; before it the container timestamps are used, after it
+    ``index / avg_fps``). The audio source comes from the dataset
+    (``AVVideoDataset`` puts ``audio_source``, ``audio_path`` and
+    ``missing_audio`` into each sample); with a plain ``VideoDataset`` the
+    video's own track is read.
+
+    The span covering all clips is decoded once per file (seek to its start,
+    stop at its end), downmixed to mono, resampled to ``sample_rate`` with
+    ``torchaudio.functional.resample`` and cut into the clip windows.
+
+    Required keys: ``filename``, ``frame_inds``, ``clip_len``, ``avg_fps``.
+
+    Added keys:
+        - ``audio``: float32 (num_clips, n_samples) waveform of each window
+          (zero-padded where the track is shorter; all zeros when invalid).
+          Not added for the ``'feature'`` source.
+        - ``audio_valid``: bool, the clip had readable audio.
+        - ``audio_window``: float64 (num_clips, 2) ``[start, end)`` seconds.
+        - ``audio_sample_rate``: int.
+        - for the ``'feature'`` source: ``audio_feature`` float32
+          (num_clips, rows, F), ``audio_feature_rows`` int (num_clips,) valid
+          rows per clip and ``audio_feature_precomputed=True``; the feature
+          transforms then only resize/normalise it.
+
+    Args:
+        sample_rate: output rate in Hz. Defaults to 16000.
+        source: ``'track'``, ``'sidecar'`` or ``'feature'``; None takes
+            ``results['audio_source']`` (default ``'track'``).
+        missing_audio: ``'zeros'``, ``'skip'`` or ``'error'``; None takes
+            ``results['missing_audio']`` (default ``'zeros'``). With ``'error'``
+            an unreadable clip raises an error naming the file; otherwise it
+            gets zeros and ``audio_valid=False`` (``'skip'`` normally drops such
+            clips when the dataset loads).
+        feature_rate: rows per second of precomputed feature files.
+            Defaults to 100 (10 ms hop).
+    """
+
+    def __init__(self, sample_rate: int = 16000, source: Optional[str] = None,
+                 missing_audio: Optional[str] = None, feature_rate: float = 100.0) -> None:
+        if source is not None and source not in AUDIO_SOURCES:
+            raise ValueError(f'source must be one of {AUDIO_SOURCES}, got {source!r}')
+        if missing_audio is not None and missing_audio not in MISSING_AUDIO_POLICIES:
+            raise ValueError(f'missing_audio must be one of {MISSING_AUDIO_POLICIES}, '
+                             f'got {missing_audio!r}')
+        self.sample_rate = int(sample_rate)
+        self.source = source
+        self.missing_audio = missing_audio
+        self.feature_rate = float(feature_rate)
+
+    def _read_span(self, source: str, path: str, start: float,
+                   end: float) -> Tuple[np.ndarray, int]:
+        if source == 'track':
+            return read_track_span(path, start, end)
+        return read_sidecar_span(path, start, end)
+
+    def _waveforms(self, source: str, path: str, windows: np.ndarray) -> np.ndarray:
+        """Decode the span of all windows once, resample, cut per clip.
+
+        Returns:
+            float32 (num_clips, n_samples).
+        """
+        span_start, span_end = float(windows[:, 0].min()), float(windows[:, 1].max())
+        samples, rate = self._read_span(source, path, span_start, span_end)
+        wave = torch.from_numpy(samples)
+        if rate != self.sample_rate and wave.numel() > 0:
+            wave = AF.resample(wave, rate, self.sample_rate)
+        wave = wave.numpy()
+        lengths = np.round((windows[:, 1] - windows[:, 0]) * self.sample_rate).astype(int)
+        out = np.zeros((len(windows), max(int(lengths.max()), 1)), dtype=np.float32)
+        for c, (w, n) in enumerate(zip(windows, lengths)):
+            s = int(round((w[0] - span_start) * self.sample_rate))
+            piece = wave[s:s + n]
+            out[c, :piece.shape[0]] = piece
+        return out
+
+    def _features(self, path: str, windows: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        feat = load_feature_file(path)
+        rows = [slice_feature_rows(feat, w[0], w[1], self.feature_rate) for w in windows]
+        lengths = np.array([r.shape[0] for r in rows], dtype=np.int64)
+        out = np.zeros((len(rows), int(lengths.max()), feat.shape[1]), dtype=np.float32)
+        for c, r in enumerate(rows):
+            out[c, :r.shape[0]] = r
+        return out, lengths
+
+    def transform(self, results: Dict) -> Dict:
+        """Add ``audio``/``audio_feature``, ``audio_valid``, ``audio_window``."""
+        source = self.source or results.get('audio_source') or 'track'
+        policy = self.missing_audio or results.get('missing_audio') or 'zeros'
+        path = results.get('audio_path') or results['filename']
+        if source == 'track':
+            path = results['filename']
+        windows = clip_windows(results)
+        results['audio_window'] = windows
+        results['audio_sample_rate'] = self.sample_rate
+        valid = True
+        try:
+            if source == 'feature':
+                feat, lengths = self._features(path, windows)
+            else:
+                audio = self._waveforms(source, path, windows)
+        except AudioUnavailable as e:
+            if policy == 'error':
+                raise AudioUnavailable(f"{path}: {e} (missing_audio='error')") from e
+            print_log(f'no usable audio in {path} ({e}); using zeros', logger='current',
+                      level=10)  # DEBUG: the dataset logs the counts
+            valid = False
+            lengths = np.round((windows[:, 1] - windows[:, 0]) *
+                               (self.feature_rate if source == 'feature' else
+                                self.sample_rate)).astype(np.int64)
+            if source == 'feature':
+                feat = np.zeros((len(windows), int(lengths.max()), 0), dtype=np.float32)
+            else:
+                audio = np.zeros((len(windows), int(lengths.max())), dtype=np.float32)
+        if source == 'feature':
+            results['audio_feature'] = feat
+            results['audio_feature_rows'] = lengths
+            results['audio_feature_precomputed'] = True
+        else:
+            results['audio'] = audio
+        results['audio_valid'] = valid
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(sample_rate={self.sample_rate}, '
+                f'source={self.source}, missing_audio={self.missing_audio}, '
+                f'feature_rate={self.feature_rate})')

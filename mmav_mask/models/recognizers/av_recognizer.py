@@ -1,0 +1,321 @@
+"""Audio-visual action recognizer for fine-tuning the pretrained encoders."""
+from __future__ import annotations
+
+import copy
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+
+import torch
+from mmaction.models.recognizers.base import BaseRecognizer
+from mmaction.registry import MODELS
+from mmaction.utils import OptSampleList
+from mmengine.logging import print_log
+from torch import Tensor, nn
+
+ConfigType = Union[dict, nn.Module]
+
+# (source prefix, our prefix); the first matching rule renames a key. The
+# final encoder norm becomes ``fc_norm`` because, as in VideoMAE fine-tuning
+# with mean pooling (and MMAction2's VisionTransformer), the token-wise norm
+# is replaced by a norm after pooling; its pretrained scale/shift is the best
+# available initialisation for it.
+FC_NORM_RULES: Tuple[Tuple[str, str], ...] = (
+    ('backbone.norm.', 'fc_norm.'),   # our pretraining checkpoints
+    ('encoder.norm.', 'fc_norm.'),    # official VideoMAE pretraining checkpoints
+)
+DEFAULT_KEY_RULES: Tuple[Tuple[str, str], ...] = (
+    ('backbone.', 'backbone.'),
+    ('encoder.', 'backbone.'),
+    ('audio_backbone.', 'audio_backbone.'),
+    ('fc_norm.', 'fc_norm.'),
+    ('audio_norm.', 'audio_norm.'),
+)
+
+
+class PretrainedLoadReport(NamedTuple):
+    """Outcome of :meth:`AVRecognizer.load_pretrained` (our key names)."""
+    loaded: List[str]
+    missing: List[str]
+    unexpected: List[str]
+    mismatched: List[str]
+    dropped: List[str]
+
+
+def _build(cfg: Optional[ConfigType]) -> Optional[nn.Module]:
+    if cfg is None or isinstance(cfg, nn.Module):
+        return cfg
+    return MODELS.build(cfg)
+
+
+@MODELS.register_module()
+class AVRecognizer(BaseRecognizer):
+    """Classifies a clip from its video and its audio (late fusion).
+
+    Per view: the visual encoder (``MaskedVideoViT`` with ``mask=None``)
+    encodes every tubelet, tokens are mean pooled and normalised by
+    ``fc_norm`` (VideoMAE's fine-tuning read-out); the audio encoder
+    (``TalkNetAudioEncoder``, ``out_type='tokens'``) gives one token per time
+    step, mean pooled and normalised by ``audio_norm``. The two vectors are
+    fused (``'concat'`` -> Dv + Da channels, ``'sum'`` -> Dv) and classified
+    by ``cls_head`` (e.g. MMAction2's ``TimeSformerHead``). Views are scored
+    separately and averaged by the head (``average_clips``), as in
+    ``Recognizer3D``.
+
+    Clips without audio (``audio_valid`` False) get an all-zero audio vector:
+    the classifier then sees exactly the video-only feature plus its bias, and
+    the audio encoder never sees their placeholder input (so its BatchNorm
+    statistics come from real audio only).
+
+    Args:
+        backbone: visual encoder config (``MaskedVideoViT``); use its
+            ``drop_path_rate`` for stochastic depth.
+        audio_backbone: audio encoder config (``TalkNetAudioEncoder`` in
+            tokens mode); its ``out_dim`` gives Da.
+        cls_head: MMAction2 classification head whose ``in_channels`` must
+            equal the fused width (Dv + Da for 'concat', Dv for 'sum').
+        fusion: 'concat' or 'sum' of the pooled vectors.
+        fc_norm: normalise the pooled visual tokens after pooling and drop
+            the backbone's token-wise final norm (VideoMAE / MMAction2
+            mean-pooling layout). False keeps the backbone's norm and pools
+            its output.
+        audio_drop_prob: while training, treat a clip with audio as silent
+            with this probability (modality dropout; trains the video-only
+            path that UCF101's silent clips use at test time).
+        pretrained: checkpoint of ``AVMaskEnhancer`` pretraining (or an
+            official VideoMAE pretraining file) loaded in :meth:`init_weights`.
+        pretrained_key_rules: (source prefix, our prefix) renaming rules; the
+            default maps ``backbone.``/``encoder.`` -> ``backbone.``,
+            ``audio_backbone.`` -> ``audio_backbone.`` and the final encoder
+            norm -> ``fc_norm.``; keys matching no rule (decoder, fusion,
+            mask token) are dropped.
+        train_cfg: unused, kept for MMAction2 symmetry.
+        test_cfg: ``dict(max_testing_views=K)`` scores K views at a time at
+            test time (memory bound), as ``Recognizer3D``.
+        data_preprocessor: ``AVDataPreprocessor`` config.
+        init_cfg: mmengine init config.
+    """
+
+    def __init__(self, backbone: ConfigType, audio_backbone: ConfigType,
+                 cls_head: ConfigType, fusion: str = 'concat', fc_norm: bool = True,
+                 audio_drop_prob: float = 0.0, pretrained: Optional[str] = None,
+                 pretrained_key_rules: Optional[Sequence[Sequence[str]]] = None,
+                 train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[ConfigType] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if fusion not in ('concat', 'sum'):
+            raise ValueError(f"fusion must be 'concat' or 'sum', got {fusion!r}")
+        if not 0.0 <= audio_drop_prob < 1.0:
+            raise ValueError(f'audio_drop_prob must be in [0, 1), got {audio_drop_prob}')
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='AVDataPreprocessor')
+        super().__init__(backbone=backbone, cls_head=cls_head, train_cfg=train_cfg,
+                         test_cfg=test_cfg, data_preprocessor=data_preprocessor)
+        # BaseRecognizer takes no init_cfg; set it the way BaseModule would.
+        self.init_cfg = copy.deepcopy(init_cfg)
+        self.audio_backbone = _build(audio_backbone)
+        self.fusion = fusion
+        self.audio_drop_prob = audio_drop_prob
+        self.pretrained = pretrained
+
+        video_dim = int(self.backbone.embed_dims)
+        audio_dim = int(getattr(self.audio_backbone, 'out_dim', 0) or
+                        getattr(self.audio_backbone, 'embed_dims', 0))
+        if not audio_dim:
+            raise ValueError('audio_backbone must expose out_dim (tokens mode)')
+        if getattr(self.audio_backbone, 'out_type', 'tokens') != 'tokens':
+            raise ValueError("AVRecognizer needs the audio encoder in out_type='tokens'")
+        if fusion == 'sum' and audio_dim != video_dim:
+            raise ValueError(f"fusion 'sum' needs equal widths, got video {video_dim}, "
+                             f'audio {audio_dim}')
+        self.video_dim, self.audio_dim = video_dim, audio_dim
+        self.feat_dim = video_dim + audio_dim if fusion == 'concat' else video_dim
+        head_in = getattr(self.cls_head, 'in_channels', self.feat_dim)
+        if head_in != self.feat_dim:
+            raise ValueError(f'cls_head.in_channels is {head_in} but the {fusion!r} '
+                             f'feature has {self.feat_dim} channels')
+
+        self.use_fc_norm = fc_norm
+        eps = getattr(getattr(self.backbone, 'norm', None), 'eps', 1e-6)
+        if fc_norm:
+            # Token-wise norm off, norm after pooling on (see FC_NORM_RULES).
+            self.backbone.norm = nn.Identity()
+            self.fc_norm = nn.LayerNorm(video_dim, eps=eps)
+        self.audio_norm = nn.LayerNorm(audio_dim, eps=eps)
+        rules = list(pretrained_key_rules) if pretrained_key_rules is not None else (
+            list(FC_NORM_RULES if fc_norm else ()) + list(DEFAULT_KEY_RULES))
+        self.pretrained_key_rules = [tuple(r) for r in rules]
+
+    # ------------------------------------------------------------ weights
+    def init_weights(self) -> None:
+        """Module inits, then the ``pretrained`` checkpoint if given."""
+        super().init_weights()
+        if self.pretrained:
+            self.load_pretrained(self.pretrained)
+
+    def map_pretrained_keys(self, state: Dict[str, Tensor]
+                            ) -> Tuple[Dict[str, Tensor], List[str]]:
+        """Renames a pretraining state dict to this model's keys.
+
+        Returns:
+            (mapped state dict, dropped source keys).
+        """
+        mapped, dropped = {}, []
+        for key, value in state.items():
+            for src, dst in self.pretrained_key_rules:
+                if key.startswith(src):
+                    mapped[dst + key[len(src):]] = value
+                    break
+            else:
+                dropped.append(key)
+        return mapped, dropped
+
+    def load_pretrained(self, path: str) -> PretrainedLoadReport:
+        """Loads encoder weights from a pretraining checkpoint.
+
+        Foreign files are read tensors-only; a checkpoint written by this
+        plugin's runner (which pickles mmengine objects) is accepted under the
+        trust policy of :mod:`mmav_mask.utils.checkpoint`.
+
+        Args:
+            path: ``AVMaskEnhancer`` / ``VideoMAE`` checkpoint.
+
+        Returns:
+            :class:`PretrainedLoadReport`; missing keys are also logged.
+        """
+        from mmav_mask.utils import (UntrustedCheckpointError, load_checkpoint_file,
+                                     load_external_weights)
+        from mmav_mask.utils.convert import unwrap_state_dict
+        try:
+            checkpoint = load_external_weights(path, map_location='cpu')
+        except UntrustedCheckpointError:
+            checkpoint = load_checkpoint_file(path, map_location='cpu')
+        mapped, dropped = self.map_pretrained_keys(unwrap_state_dict(checkpoint))
+        own = self.state_dict()
+        mismatched = [k for k, v in mapped.items()
+                      if k in own and tuple(own[k].shape) != tuple(v.shape)]
+        for key in mismatched:
+            mapped.pop(key)
+        result = self.load_state_dict(mapped, strict=False)
+        # The classifier is new by design; anything else missing is worth a warning.
+        missing = [k for k in result.missing_keys if not k.startswith('cls_head.')]
+        report = PretrainedLoadReport(
+            loaded=[k for k in mapped if k not in result.unexpected_keys],
+            missing=missing, unexpected=list(result.unexpected_keys),
+            mismatched=mismatched, dropped=dropped)
+        print_log(f'AVRecognizer: loaded {len(report.loaded)} tensors from {path}; '
+                  f'missing (besides cls_head): {missing or "none"}; unexpected: '
+                  f'{report.unexpected or "none"}; shape mismatch: {mismatched or "none"}; '
+                  f'dropped {len(dropped)} non-encoder keys', 'current',
+                  level=30 if (missing or report.unexpected or mismatched) else 20)
+        return report
+
+    # ------------------------------------------------------------ features
+    @staticmethod
+    def _flatten_views(inputs: Dict[str, Tensor]
+                       ) -> Tuple[Tensor, Optional[Tensor], Tensor, int]:
+        """Merges the view axis into the batch.
+
+        Args:
+            inputs: ``imgs`` (N, V, C, T, H, W) or (N, C, T, H, W); ``audio``
+                (N, V, L, F) or (N, L, F); ``audio_valid`` (N,) or (N, V).
+
+        Returns:
+            imgs (N*V, C, T, H, W), audio (N*V, L, F) or None, valid (N*V,)
+            bool (False everywhere when there is no audio), V.
+        """
+        imgs = inputs['imgs']
+        num_views = 1
+        if imgs.dim() == 6:
+            num_views = imgs.shape[1]
+            imgs = imgs.flatten(0, 1)
+        batch = imgs.shape[0]
+        audio = inputs.get('audio')
+        if audio is not None:
+            if audio.dim() == 4:
+                audio = audio.flatten(0, 1)
+            elif num_views > 1:
+                audio = audio.repeat_interleave(num_views, 0)
+            if audio.shape[0] != batch:
+                raise ValueError(f'audio has {audio.shape[0]} views, video {batch}')
+        valid = inputs.get('audio_valid')
+        if audio is None:
+            valid = torch.zeros(batch, dtype=torch.bool, device=imgs.device)
+        elif valid is None:
+            valid = torch.ones(batch, dtype=torch.bool, device=imgs.device)
+        else:
+            valid = valid.to(imgs.device).bool().reshape(-1)
+            if valid.numel() != batch:
+                valid = valid.repeat_interleave(num_views, 0)
+        return imgs, audio, valid, num_views
+
+    def video_feature(self, imgs: Tensor) -> Tensor:
+        """(B, C, T, H, W) -> (B, Dv) pooled visual feature."""
+        tokens = self.backbone(imgs, None)  # every tubelet: no masking at fine-tuning
+        pooled = tokens.mean(dim=1)
+        return self.fc_norm(pooled) if self.use_fc_norm else pooled
+
+    def audio_feature(self, audio: Optional[Tensor], valid: Tensor) -> Tensor:
+        """Pooled audio feature, zero for clips without audio.
+
+        Args:
+            audio: (B, L, F) features or None.
+            valid: (B,) bool.
+
+        Returns:
+            (B, Da); rows of invalid clips are exactly zero.
+        """
+        batch = valid.shape[0]
+        if audio is None or not bool(valid.any()):
+            out = valid.new_zeros((batch, self.audio_dim), dtype=torch.float32)
+            if self.training:
+                # Keep every audio parameter in the graph (zero gradient) so
+                # DDP does not stall on a batch without audio.
+                out = out + sum(p.sum() for p in self.audio_backbone.parameters()
+                                if p.requires_grad) * 0.0
+                out = out + sum(p.sum() for p in self.audio_norm.parameters()) * 0.0
+            return out
+        feats = self.audio_norm(self.audio_backbone(audio[valid]).mean(dim=1))
+        out = feats.new_zeros((batch, feats.shape[1]))
+        return out.index_put((valid.nonzero(as_tuple=True)[0], ), feats)
+
+    def fuse(self, video: Tensor, audio: Tensor) -> Tensor:
+        """(B, Dv), (B, Da) -> (B, feat_dim)."""
+        if self.fusion == 'concat':
+            return torch.cat([video, audio.to(video.dtype)], dim=1)
+        return video + audio.to(video.dtype)
+
+    def _features(self, imgs: Tensor, audio: Optional[Tensor], valid: Tensor) -> Tensor:
+        if self.training and self.audio_drop_prob > 0:
+            keep = torch.rand(valid.shape, device=valid.device) >= self.audio_drop_prob
+            valid = valid & keep
+        return self.fuse(self.video_feature(imgs), self.audio_feature(audio, valid))
+
+    def extract_feat(self, inputs: Dict[str, Tensor], stage: str = 'backbone',
+                     data_samples: OptSampleList = None, test_mode: bool = False
+                     ) -> Tuple[Tensor, dict]:
+        """Fused features (or logits) of every view.
+
+        Args:
+            inputs: data preprocessor output (see :meth:`_flatten_views`).
+            stage: 'backbone' -> fused (N*V, feat_dim) features; 'head' ->
+                (N*V, num_classes) logits (only outside test_mode).
+            data_samples: unused (MMAction2 signature).
+            test_mode: score ``test_cfg.max_testing_views`` views at a time.
+
+        Returns:
+            (features, kwargs for the head's loss / predict).
+        """
+        imgs, audio, valid, _ = self._flatten_views(inputs)
+        chunk = (self.test_cfg or {}).get('max_testing_views') if test_mode else None
+        if chunk:
+            feats = torch.cat([
+                self._features(imgs[i:i + chunk], None if audio is None else
+                               audio[i:i + chunk], valid[i:i + chunk])
+                for i in range(0, imgs.shape[0], chunk)])
+        else:
+            feats = self._features(imgs, audio, valid)
+        if stage == 'head' and not test_mode:
+            return self.cls_head(feats), {}
+        return feats, {}
+
+
+__all__ = ['AVRecognizer', 'PretrainedLoadReport', 'DEFAULT_KEY_RULES', 'FC_NORM_RULES']

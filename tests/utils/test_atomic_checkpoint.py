@@ -1,0 +1,87 @@
+"""A SIGKILL while a checkpoint (or its sidecar, or the last_checkpoint
+pointer) is being written never leaves something --resume would pick and fail
+on: resume continues from the last complete checkpoint."""
+import os
+import os.path as osp
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from mmengine.runner import Runner
+from mmengine.runner.checkpoint import find_latest_checkpoint
+
+import mmav_mask  # noqa: F401
+from mmav_mask.utils import checkpoint as policy
+
+sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'engine'))
+from _toy import LossRecorder, toy_runner_cfg  # noqa: E402
+
+CHILD = osp.join(osp.dirname(osp.abspath(__file__)), '_atomic_child.py')
+
+
+def _kill_mid_write(tmp_path, target, upstream=False):
+    work = str(tmp_path / 'work')
+    ready = str(tmp_path / 'ready')
+    env = dict(os.environ, **{policy._KEY_ENV: str(tmp_path / 'trust.key')})
+    env.pop(policy.TRUST_ENV, None)
+    args = [sys.executable, CHILD, work, target, ready] + (['--upstream'] if upstream else [])
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.time() + 90
+    while not osp.exists(ready):
+        if proc.poll() is not None:
+            raise AssertionError('child ended before hanging:\n' + proc.stdout.read().decode())
+        assert time.time() < deadline, 'child never reached the write'
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    with open(ready) as f:
+        half_written = f.read()
+    return work, half_written
+
+
+@pytest.fixture
+def trust_key(tmp_path, monkeypatch):
+    monkeypatch.setenv(policy._KEY_ENV, str(tmp_path / 'trust.key'))
+    monkeypatch.delenv(policy.TRUST_ENV, raising=False)
+
+
+@pytest.mark.parametrize('target', ['iter_4.pth', 'iter_4.pth.mmav-trust', 'last_checkpoint'])
+def test_kill_during_save_then_resume(tmp_path, trust_key, target):
+    work, half_written = _kill_mid_write(tmp_path, target)
+    assert osp.basename(half_written) != osp.basename(target) or target == 'last_checkpoint'
+    latest = find_latest_checkpoint(work)
+    assert latest is not None and osp.isfile(latest), latest
+    # whatever the pointer names is complete and loads through the trust policy
+    ckpt = torch.load(latest, weights_only=False)
+    resumed_from = ckpt['meta']['iter']
+    assert resumed_from in (2, 4)
+    if target == 'iter_4.pth':
+        assert resumed_from == 2 and not osp.exists(osp.join(work, 'iter_4.pth'))
+    recorder = LossRecorder()
+    runner = Runner(**toy_runner_cfg(work, 6, ckpt_interval=2, max_keep_ckpts=1, resume=True,
+                                     custom_hooks=[recorder.hook]))
+    runner.train()
+    assert sorted(recorder.losses) == list(range(resumed_from + 1, 7))
+    assert all(map(lambda v: v == v, recorder.losses.values()))
+    # the run ends with one complete checkpoint, its sidecar and no temporaries
+    names = sorted(os.listdir(work))
+    assert 'iter_6.pth' in names and 'iter_6.pth.mmav-trust' in names
+    assert not [n for n in names if n.endswith('.pth') and n != 'iter_6.pth']
+    assert not [n for n in names if n.startswith('.iter_6')]
+
+
+def test_upstream_writer_loses_the_checkpoint(tmp_path, trust_key):
+    """Control: with mmengine's own writer and rotation (max_keep_ckpts=1) the
+    same kill leaves last_checkpoint naming a deleted file next to a truncated
+    iter_4.pth, so the test above can fail."""
+    work, half_written = _kill_mid_write(tmp_path, 'iter_4.pth', upstream=True)
+    assert osp.basename(half_written) == 'iter_4.pth'  # written in place
+    with open(osp.join(work, 'last_checkpoint')) as f:
+        named = f.read().strip()
+    assert named.endswith('iter_2.pth') and not osp.exists(named)
+    with pytest.raises(Exception):
+        torch.load(osp.join(work, 'iter_4.pth'), weights_only=False)
