@@ -129,6 +129,7 @@ def _safe_checkpoint_rotation() -> None:
             elif self.file_backend.isdir(old):  # deepspeed-style directories
                 self.file_backend.rmtree(old)
 
+    _save_checkpoint_with_step.upstream = hook_mod.CheckpointHook._save_checkpoint_with_step
     hook_mod.CheckpointHook._save_checkpoint_with_step = _save_checkpoint_with_step
 
 

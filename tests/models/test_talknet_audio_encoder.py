@@ -150,3 +150,10 @@ def _run_recognizer_audio(tmp_path):
     for p in preds:
         assert p.pred_score.shape == (2, )
         torch.testing.assert_close(p.pred_score.sum(), torch.tensor(1.0))
+
+
+def test_autocast_bfloat16():
+    enc = _encoder(out_dim=8).eval()
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        out = enc(torch.randn(2, 64, 13))
+    assert out.shape == (2, 16, 8) and torch.isfinite(out.float()).all()

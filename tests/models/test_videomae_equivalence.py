@@ -236,7 +236,9 @@ def test_decoder_output_and_loss_match_official(tmp_path, per_sample_masks):
         our_out = ours(dict(imgs=imgs[:, None], mask=mask), mode='tensor')
         our_loss = ours(dict(imgs=imgs, mask=mask), mode='loss')['loss_rec']
     assert our_out.shape == ref_out.shape == (B, flat.sum() // B, 1536)
-    torch.testing.assert_close(our_out, ref_out, rtol=1e-9, atol=1e-9)
+    # float64 everywhere except the float32 position tables (float32 in VideoMAE too);
+    # test_masked_video_vit checks those tables against the official formula.
+    torch.testing.assert_close(our_out, ref_out, rtol=1e-6, atol=1e-6)
     expected = ref_loss(imgs, flat, ref_out)
     # The head computes its target in float32 (AMP-safe), hence the tolerance.
     assert math.isclose(our_loss.item(), expected.item(), rel_tol=1e-5)
@@ -246,7 +248,7 @@ def test_float32_match_and_converter_roundtrip(tmp_path):
     """Converted file (tools/convert) loads with no missing keys; float32 agrees."""
     import importlib.util
     import os.path as osp
-    from tests.conftest import REPO_ROOT
+    REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
     spec = importlib.util.spec_from_file_location(
         'videomae_to_mmav', osp.join(REPO_ROOT, 'tools', 'convert', 'videomae_to_mmav.py'))
     tool = importlib.util.module_from_spec(spec)

@@ -4,9 +4,9 @@ on: resume continues from the last complete checkpoint."""
 import os
 import os.path as osp
 import signal
-import subprocess
 import sys
 import time
+import traceback
 
 import pytest
 import torch
@@ -17,27 +17,40 @@ import mmav_mask  # noqa: F401
 from mmav_mask.utils import checkpoint as policy
 
 sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'engine'))
+from _atomic_child import run_and_hang  # noqa: E402
 from _toy import LossRecorder, toy_runner_cfg  # noqa: E402
-
-CHILD = osp.join(osp.dirname(osp.abspath(__file__)), '_atomic_child.py')
 
 
 def _kill_mid_write(tmp_path, target, upstream=False):
+    """Forks a child (a separate process sharing the imports) that trains and
+    hangs half-way through writing ``target``; SIGKILLs it there."""
     work = str(tmp_path / 'work')
     ready = str(tmp_path / 'ready')
-    env = dict(os.environ, **{policy._KEY_ENV: str(tmp_path / 'trust.key')})
-    env.pop(policy.TRUST_ENV, None)
-    args = [sys.executable, CHILD, work, target, ready] + (['--upstream'] if upstream else [])
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    errors = str(tmp_path / 'child_error')
+    pid = os.fork()
+    if pid == 0:  # child: never returns into pytest
+        code = 3
+        try:
+            run_and_hang(work, target, ready, upstream)
+        except BaseException:
+            with open(errors, 'w') as f:
+                f.write(traceback.format_exc())
+        finally:
+            os._exit(code)
     deadline = time.time() + 90
     while not osp.exists(ready):
-        if proc.poll() is not None:
-            raise AssertionError('child ended before hanging:\n' + proc.stdout.read().decode())
-        assert time.time() < deadline, 'child never reached the write'
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            msg = open(errors).read() if osp.exists(errors) else ''
+            raise AssertionError(f'child ended (status {status}) before hanging:\n{msg}')
+        if time.time() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            raise AssertionError('child never reached the write')
         time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
     with open(ready) as f:
         half_written = f.read()
     return work, half_written

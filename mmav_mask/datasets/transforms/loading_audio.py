@@ -104,10 +104,14 @@ class LoadAlignedAudio(BaseTransform):
             clips when the dataset loads).
         feature_rate: rows per second of precomputed feature files.
             Defaults to 100 (10 ms hop).
+        feature_dim: F of precomputed features, used for the zero feature of
+            a clip without one; None leaves F=0 for the feature transform
+            (``AudioMFCC``/``AudioFbank``) to fill with its own width.
     """
 
     def __init__(self, sample_rate: int = 16000, source: Optional[str] = None,
-                 missing_audio: Optional[str] = None, feature_rate: float = 100.0) -> None:
+                 missing_audio: Optional[str] = None, feature_rate: float = 100.0,
+                 feature_dim: Optional[int] = None) -> None:
         if source is not None and source not in AUDIO_SOURCES:
             raise ValueError(f'source must be one of {AUDIO_SOURCES}, got {source!r}')
         if missing_audio is not None and missing_audio not in MISSING_AUDIO_POLICIES:
@@ -117,6 +121,7 @@ class LoadAlignedAudio(BaseTransform):
         self.source = source
         self.missing_audio = missing_audio
         self.feature_rate = float(feature_rate)
+        self.feature_dim = feature_dim
 
     def _read_span(self, source: str, path: str, start: float,
                    end: float) -> Tuple[np.ndarray, int]:
@@ -179,7 +184,8 @@ class LoadAlignedAudio(BaseTransform):
                                (self.feature_rate if source == 'feature' else
                                 self.sample_rate)).astype(np.int64)
             if source == 'feature':
-                feat = np.zeros((len(windows), int(lengths.max()), 0), dtype=np.float32)
+                feat = np.zeros((len(windows), int(lengths.max()), self.feature_dim or 0),
+                                dtype=np.float32)
             else:
                 audio = np.zeros((len(windows), int(lengths.max())), dtype=np.float32)
         if source == 'feature':

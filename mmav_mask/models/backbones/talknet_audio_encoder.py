@@ -53,7 +53,9 @@ class SEBasicBlock(nn.Module):
         in_channels: input channels.
         channels: output channels.
         stride: (freq, time) stride of the first conv.
-        dilation: (freq, time) dilation of both convs.
+        dilation: (freq, time) dilation of the second conv (and the first by default).
+        first_dilation: dilation of the first conv; the block entering a dilated
+            stage keeps the previous dilation there (torchvision's scheme).
         reduction: SE reduction.
     """
 

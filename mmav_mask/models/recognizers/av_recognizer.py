@@ -195,14 +195,16 @@ class AVRecognizer(BaseRecognizer):
         for key in mismatched:
             mapped.pop(key)
         result = self.load_state_dict(mapped, strict=False)
-        # The classifier is new by design; anything else missing is worth a warning.
-        missing = [k for k in result.missing_keys if not k.startswith('cls_head.')]
+        # The classifier and the audio read-out norm are new by design; anything
+        # else missing is worth a warning.
+        missing = [k for k in result.missing_keys
+                   if not k.startswith(('cls_head.', 'audio_norm.'))]
         report = PretrainedLoadReport(
             loaded=[k for k in mapped if k not in result.unexpected_keys],
             missing=missing, unexpected=list(result.unexpected_keys),
             mismatched=mismatched, dropped=dropped)
         print_log(f'AVRecognizer: loaded {len(report.loaded)} tensors from {path}; '
-                  f'missing (besides cls_head): {missing or "none"}; unexpected: '
+                  f'missing (besides cls_head/audio_norm): {missing or "none"}; unexpected: '
                   f'{report.unexpected or "none"}; shape mismatch: {mismatched or "none"}; '
                   f'dropped {len(dropped)} non-encoder keys', 'current',
                   level=30 if (missing or report.unexpected or mismatched) else 20)
@@ -288,6 +290,15 @@ class AVRecognizer(BaseRecognizer):
             keep = torch.rand(valid.shape, device=valid.device) >= self.audio_drop_prob
             valid = valid & keep
         return self.fuse(self.video_feature(imgs), self.audio_feature(audio, valid))
+
+    def loss(self, inputs: Dict[str, Tensor], data_samples: List, **kwargs) -> dict:
+        """Classification loss; several training views of a clip count as
+        separate samples with the clip's label (repeated augmentation)."""
+        feats, _ = self.extract_feat(inputs, data_samples=data_samples)
+        num_views = feats.shape[0] // max(len(data_samples), 1)
+        if num_views > 1:
+            data_samples = [s for s in data_samples for _ in range(num_views)]
+        return self.cls_head.loss(feats, data_samples)
 
     def extract_feat(self, inputs: Dict[str, Tensor], stage: str = 'backbone',
                      data_samples: OptSampleList = None, test_mode: bool = False

@@ -1,0 +1,87 @@
+"""``PackAVInputs``: pack video, audio features, masks and labels for the model."""
+from __future__ import annotations
+
+from typing import Dict, Sequence
+
+import numpy as np
+import torch
+from mmcv.transforms import BaseTransform
+
+from mmaction.registry import TRANSFORMS
+from mmaction.structures import ActionDataSample
+
+
+@TRANSFORMS.register_module()
+class PackAVInputs(BaseTransform):
+    """Pack one audio-visual sample (see docs/contract.md).
+
+    ``inputs`` is a dict with, when produced by the pipeline:
+
+    - ``imgs``: Tensor (V, C, T, H, W) as ``FormatShape('NCTHW')`` makes it
+      (V = num_crops * num_clips, crop-major: view v shows clip v % num_clips).
+    - ``audio``: float32 Tensor (V, L, F): ``audio_feature`` of clip
+      v % num_clips tiled over the crops; the raw waveform (V, n_samples)
+      when no feature transform ran.
+    - ``audio_valid``: bool Tensor () (False = zeros stand in for audio).
+    - each of ``mask_keys`` present (default ``mask``: bool (T', H', W')
+      and ``audio_mask``).
+
+    ``data_samples`` is an ``ActionDataSample`` with ``gt_label`` when the
+    sample has a label (>= 0 or a multi-class vector) and the ``meta_keys``.
+
+    Args:
+        mask_keys: mask keys to pack. Defaults to ('mask', 'audio_mask').
+        meta_keys: keys copied into the data sample's metainfo.
+    """
+
+    def __init__(self, mask_keys: Sequence[str] = ('mask', 'audio_mask'),
+                 meta_keys: Sequence[str] = ('filename', 'img_shape', 'num_clips',
+                                             'clip_len', 'frame_inds', 'avg_fps',
+                                             'audio_window', 'sample_idx')) -> None:
+        self.mask_keys = tuple(mask_keys)
+        self.meta_keys = tuple(meta_keys)
+
+    def transform(self, results: Dict) -> Dict:
+        """Return ``dict(inputs=dict(...), data_samples=ActionDataSample)``."""
+        inputs = dict()
+        num_views = None
+        if 'imgs' in results:
+            imgs = results['imgs']
+            if isinstance(imgs, list):
+                raise TypeError('PackAVInputs expects formatted imgs: put '
+                                "FormatShape(input_format='NCTHW') before it")
+            imgs = torch.from_numpy(np.ascontiguousarray(imgs)) if isinstance(
+                imgs, np.ndarray) else torch.as_tensor(imgs)
+            if imgs.ndim == 4:  # FormatShape(collapse=True): one view
+                imgs = imgs[None]
+            inputs['imgs'] = imgs
+            num_views = imgs.shape[0]
+        audio = results.get('audio_feature', results.get('audio'))
+        if audio is not None:
+            audio = np.asarray(audio, dtype=np.float32)
+            num_clips = audio.shape[0]
+            if num_views is not None:
+                if num_views % num_clips:
+                    raise ValueError(f'{num_views} video views are not a multiple of '
+                                     f'{num_clips} audio clips')
+                # crop-major views: view v is clip v % num_clips
+                audio = np.tile(audio, (num_views // num_clips, ) + (1, ) * (audio.ndim - 1))
+            inputs['audio'] = torch.from_numpy(np.ascontiguousarray(audio))
+        if 'audio_valid' in results:
+            inputs['audio_valid'] = torch.tensor(bool(results['audio_valid']))
+        for key in self.mask_keys:
+            if key in results:
+                inputs[key] = torch.from_numpy(np.ascontiguousarray(results[key], dtype=bool))
+
+        data_sample = ActionDataSample()
+        label = results.get('label')
+        if label is not None:
+            is_vector = isinstance(label, (torch.Tensor, np.ndarray)) and np.ndim(label) > 0
+            if is_vector or int(label) >= 0:
+                data_sample.set_gt_label(label)
+        data_sample.set_metainfo({k: results[k] for k in self.meta_keys if k in results})
+        return dict(inputs=inputs, data_samples=data_sample)
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(mask_keys={self.mask_keys}, '
+                f'meta_keys={self.meta_keys})')

@@ -1,0 +1,194 @@
+"""AVRecognizer: fusion of both encoders, clips without audio, multi-view
+averaging, initialisation from a real AVMaskEnhancer pretraining checkpoint and
+agreement with MMAction2's VisionTransformer on the converted weights."""
+import argparse
+
+import pytest
+import torch
+import torch.nn.functional as F
+from mmaction.models.backbones.vit_mae import VisionTransformer
+from mmaction.registry import MODELS
+from mmaction.structures import ActionDataSample
+from mmengine.registry import DefaultScope
+
+import mmav_mask  # noqa: F401
+from mmav_mask.utils import UntrustedCheckpointError, save_trusted_checkpoint
+from mmav_mask.utils.convert import convert_checkpoint
+
+D, DA, NUM_CLASSES = 24, 16, 5
+BACKBONE = dict(type='MaskedVideoViT', img_size=32, num_frames=4, embed_dims=D, depth=2,
+                num_heads=2)
+AUDIO = dict(type='TalkNetAudioEncoder', out_dim=DA, num_tokens=4, layers=(1, 1, 1, 1),
+             widths=(4, 8, 8, 8))
+
+
+@pytest.fixture(autouse=True)
+def _scope():
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        yield
+
+
+def _recognizer(fusion='concat', **kwargs):
+    torch.manual_seed(0)
+    in_channels = D + DA if fusion == 'concat' else D
+    cfg = dict(type='AVRecognizer', backbone=BACKBONE,
+               audio_backbone=dict(AUDIO, out_dim=DA if fusion == 'concat' else D),
+               cls_head=dict(type='TimeSformerHead', num_classes=NUM_CLASSES,
+                             in_channels=in_channels, average_clips='prob'),
+               fusion=fusion, data_preprocessor=dict(type='ActionDataPreprocessor'),
+               **kwargs)
+    return MODELS.build(cfg)
+
+
+def _inputs(n=2, views=3, valid=(True, False)):
+    gen = torch.Generator().manual_seed(1)
+    return dict(imgs=torch.randn(n, views, 3, 4, 32, 32, generator=gen),
+                audio=torch.randn(n, views, 16, 13, generator=gen),
+                audio_valid=torch.tensor(valid[:n]))
+
+
+def _samples(n=2):
+    return [ActionDataSample().set_gt_label(torch.tensor(i % NUM_CLASSES)) for i in range(n)]
+
+
+def test_loss_and_multi_view_predict():
+    model = _recognizer()
+    inputs = _inputs()
+    model.train()
+    losses = model(_inputs(views=1), _samples(), mode='loss')
+    assert torch.isfinite(losses['loss_cls']) and losses['loss_cls'] > 0
+    losses['loss_cls'].backward()
+    assert model.backbone.blocks[0].attn.qkv.weight.grad.abs().sum() > 0
+    assert model.audio_backbone.proj.weight.grad.abs().sum() > 0  # sample 0 has audio
+    # Several training views per clip count as samples with the clip's label.
+    assert torch.isfinite(model(inputs, _samples(), mode='loss')['loss_cls'])
+
+    model.eval()
+    with torch.no_grad():
+        preds = model(inputs, _samples(), mode='predict')
+        feats = model(inputs, mode='tensor')                            # (N*V, D + Da)
+        assert feats.shape == (6, D + DA)
+        # Recognizer3D semantics: softmax per view, averaged over the clip's views.
+        expected = F.softmax(model.cls_head(feats), dim=1).view(2, 3, -1).mean(1)
+    for i, sample in enumerate(preds):
+        torch.testing.assert_close(sample.pred_score, expected[i])
+        assert int(sample.pred_label) == int(expected[i].argmax())
+    # Chunked scoring at test time (max_testing_views) changes nothing.
+    model.test_cfg = dict(max_testing_views=2)
+    with torch.no_grad():
+        chunked = model(inputs, _samples(), mode='predict')
+    torch.testing.assert_close(chunked[0].pred_score, preds[0].pred_score)
+
+
+@pytest.mark.parametrize('fusion', ['concat', 'sum'])
+def test_clip_without_audio_gets_no_audio_information(fusion):
+    model = _recognizer(fusion).eval()
+    inputs = _inputs()
+    other = dict(inputs, audio=inputs['audio'] * 5 + 3)  # different audio everywhere
+    with torch.no_grad():
+        feats = model(inputs, mode='tensor').view(2, 3, -1)
+        feats_other = model(other, mode='tensor').view(2, 3, -1)
+        video_only = model.video_feature(inputs['imgs'][1])            # (V, D)
+    # Clip 1 (audio_valid False): audio ignored, feature = video feature (+ zeros).
+    torch.testing.assert_close(feats[1], feats_other[1])
+    torch.testing.assert_close(feats[1, :, :D], video_only)
+    if fusion == 'concat':
+        assert torch.count_nonzero(feats[1, :, D:]) == 0
+    # Clip 0 (audio_valid True) does depend on its audio.
+    assert not torch.allclose(feats[0], feats_other[0])
+    # No audio key at all (video-only data) behaves like every clip silent.
+    with torch.no_grad():
+        no_audio = model(dict(imgs=inputs['imgs']), mode='tensor').view(2, 3, -1)
+    torch.testing.assert_close(no_audio[1], feats[1])
+
+
+def test_silent_batch_keeps_batchnorm_stats_and_ddp_graph():
+    model = _recognizer().train()
+    bn = model.audio_backbone.bn1
+    before = bn.running_mean.clone()
+    losses = model(_inputs(views=1, valid=(False, False)), _samples(), mode='loss')
+    # The placeholder audio of silent clips never reaches the audio encoder ...
+    assert torch.equal(bn.running_mean, before) and int(bn.num_batches_tracked) == 0
+    losses['loss_cls'].backward()
+    # ... yet every audio parameter is in the graph (zero gradient), as DDP needs.
+    for name, p in model.audio_backbone.named_parameters():
+        assert p.grad is not None and torch.count_nonzero(p.grad) == 0, name
+    # With audio_drop_prob close to 1, valid clips are treated as silent while training.
+    model = _recognizer(audio_drop_prob=0.999).train()
+    model(_inputs(views=1, valid=(True, True)), _samples(), mode='loss')
+    assert int(model.audio_backbone.bn1.num_batches_tracked) == 0
+
+
+def _pretrained_avmask(tmp_path, trusted=True):
+    """A real (tiny) AVMaskEnhancer, saved the way our runner saves it."""
+    torch.manual_seed(3)
+    avmask = MODELS.build(dict(
+        type='AVMaskEnhancer', backbone=BACKBONE,
+        decoder=dict(type='VideoMAEDecoder', embed_dims=16, depth=1, num_heads=2),
+        head=dict(type='PixelReconstructionHead'), audio_backbone=dict(AUDIO, out_dim=D),
+        fusion=dict(type='CrossAttentionFusion', num_heads=2, dropout=0.0)))
+    with torch.no_grad():  # make every tensor distinct from a fresh init
+        for p in avmask.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    ckpt = dict(state_dict=avmask.state_dict(),
+                meta=dict(epoch=1, cfg=argparse.Namespace(lr=1.0)))  # pickled object
+    path = str(tmp_path / 'epoch_1.pth')
+    if trusted:
+        save_trusted_checkpoint(ckpt, path)
+    else:
+        torch.save(ckpt, path)
+    return avmask, path
+
+
+def test_init_from_pretraining_checkpoint_matches_mmaction(tmp_path):
+    avmask, path = _pretrained_avmask(tmp_path)
+    model = _recognizer('sum', pretrained=path)
+    report = model.load_pretrained(path)
+    assert report.missing == [] and report.unexpected == [] and report.mismatched == []
+    assert any(k.startswith('decoder.') for k in report.dropped)
+    assert any(k.startswith('fusion.') for k in report.dropped)
+    src = avmask.state_dict()
+    own = model.state_dict()
+    for key in src:
+        if key.startswith(('backbone.', 'audio_backbone.')) and key != 'backbone.norm.weight' \
+                and key != 'backbone.norm.bias':
+            assert torch.equal(own[key], src[key]), key
+    assert torch.equal(own['fc_norm.weight'], src['backbone.norm.weight'])
+
+    # The visual feature equals MMAction2's VisionTransformer (mean pooling +
+    # fc_norm) loaded with the converter's output of the same checkpoint.
+    converted, _ = convert_checkpoint(torch.load(path, weights_only=False), num_frames=4,
+                                      img_size=32)
+    vit = VisionTransformer(img_size=32, patch_size=16, embed_dims=D, depth=2, num_heads=2,
+                            num_frames=4, init_cfg=None).eval()
+    vit.load_state_dict({k[len('backbone.'):]: v for k, v in converted['state_dict'].items()},
+                        strict=True)
+    model.eval()
+    x = torch.randn(2, 3, 4, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(model.video_feature(x), vit(x), atol=2e-5, rtol=1e-4)
+
+
+def test_init_weights_loads_and_untrusted_file_is_refused(tmp_path):
+    avmask, path = _pretrained_avmask(tmp_path)
+    model = _recognizer('sum', pretrained=path)
+    model.init_weights()
+    assert torch.equal(model.backbone.blocks[1].attn.q_bias,
+                       avmask.backbone.blocks[1].attn.q_bias)
+    (tmp_path / 'other').mkdir()
+    _, foreign = _pretrained_avmask(tmp_path / 'other', trusted=False)
+    with pytest.raises(UntrustedCheckpointError):
+        _recognizer('sum').load_pretrained(foreign)
+
+
+def test_config_errors():
+    with pytest.raises(ValueError, match='in_channels'):
+        MODELS.build(dict(type='AVRecognizer', backbone=BACKBONE, audio_backbone=AUDIO,
+                          cls_head=dict(type='TimeSformerHead', num_classes=3,
+                                        in_channels=D),
+                          data_preprocessor=dict(type='ActionDataPreprocessor')))
+    with pytest.raises(ValueError, match='equal widths'):
+        MODELS.build(dict(
+            type='AVRecognizer', backbone=BACKBONE, audio_backbone=AUDIO, fusion='sum',
+            cls_head=dict(type='TimeSformerHead', num_classes=3, in_channels=D),
+            data_preprocessor=dict(type='ActionDataPreprocessor')))
