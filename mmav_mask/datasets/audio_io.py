@@ -30,18 +30,19 @@ class AudioUnavailable(Exception):
     """The clip has no usable audio (no track, missing or unreadable file)."""
 
 
-def _to_float_planar(frame) -> np.ndarray:
-    """PyAV AudioFrame -> float32 (channels, samples) in [-1, 1]."""
+def _to_mono(frame) -> np.ndarray:
+    """PyAV AudioFrame -> float32 (samples,) mono downmix in [-1, 1]."""
     arr = frame.to_ndarray()
     channels = frame.layout.nb_channels or 1
     if not frame.format.is_planar:
         # packed formats come as (1, samples * channels), interleaved
         arr = arr.reshape(-1, channels).T
+    mono = arr[0] if channels == 1 else arr.sum(axis=0, dtype=np.float64) / channels
     if arr.dtype == np.uint8:
-        return (arr.astype(np.float32) - 128.0) / 128.0
+        return ((mono - 128.0) / 128.0).astype(np.float32)
     if np.issubdtype(arr.dtype, np.integer):
-        return arr.astype(np.float32) / float(np.iinfo(arr.dtype).max + 1)
-    return arr.astype(np.float32, copy=False)
+        return (mono / float(np.iinfo(arr.dtype).max + 1)).astype(np.float32)
+    return mono.astype(np.float32, copy=False)
 
 
 def _decode_into(container, stream, abs_start: float, rate: int, n: int,
@@ -62,6 +63,8 @@ def _decode_into(container, stream, abs_start: float, rate: int, n: int,
     first_t = math.inf
     errors = 0
     tol = int(_JITTER_S * rate)
+    # float time base: Fraction arithmetic per frame is measurably slow
+    stream_tb = float(stream.time_base) if stream.time_base else None
     for packet in container.demux(stream):
         try:
             frames = packet.decode()
@@ -72,9 +75,10 @@ def _decode_into(container, stream, abs_start: float, rate: int, n: int,
                                        'packets')
             continue
         for frame in frames:
-            data = _to_float_planar(frame).mean(axis=0)
-            if frame.pts is not None and frame.time_base is not None:
-                t = float(frame.pts * frame.time_base)
+            data = _to_mono(frame)
+            tb = stream_tb or (float(frame.time_base) if frame.time_base else None)
+            if frame.pts is not None and tb is not None:
+                t = frame.pts * tb
                 first_t = min(first_t, t)
                 pos = int(round((t - abs_start) * rate))
                 if expected is not None and abs(pos - expected) <= tol:

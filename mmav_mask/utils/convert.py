@@ -32,7 +32,7 @@ from torch import Tensor
 __all__ = ['ConversionReport', 'detect_encoder_layout', 'extract_encoder_state',
            'videomae_to_mmaction_vit', 'mmaction_vit_to_videomae', 'convert_checkpoint',
            'unwrap_state_dict', 'vit_sinusoid_table', 'infer_vit_kwargs',
-           'check_mmaction_loadable']
+           'check_mmaction_loadable', 'extract_audio_backbone']
 
 # VideoMAE encoder name (without prefix) -> MMAction2 VisionTransformer name.
 # Only the names that differ are listed; everything else maps to itself.
@@ -352,3 +352,38 @@ def check_mmaction_loadable(state: Mapping[str, Tensor], **kwargs: Any
     backbone = {k[len('backbone.'):]: v for k, v in state.items() if k.startswith('backbone.')}
     result = model.load_state_dict(backbone, strict=False)
     return list(result.missing_keys), list(result.unexpected_keys)
+
+
+def extract_audio_backbone(checkpoint: Mapping[str, Any], *, prefix: str = 'audio_backbone.',
+                           keep_proj: bool = False) -> Tuple[Dict[str, Any], int]:
+    """Audio encoder of a pretraining checkpoint as a ``RecognizerAudio`` checkpoint.
+
+    The pretraining model names its audio encoder ``audio_backbone``; MMAction2's
+    ``RecognizerAudio`` calls it ``backbone``. Its final projection to the
+    visual width (``proj``) does not exist in ``out_type='feature_map'``
+    mode, so it is dropped unless ``keep_proj``.
+
+    Args:
+        checkpoint: loaded pretraining checkpoint.
+        prefix: the audio encoder's prefix in the checkpoint.
+        keep_proj: keep ``proj.*`` (for a tokens-mode encoder).
+
+    Returns:
+        (``{'state_dict': {'backbone.*': ...}, 'meta': {...}}``, tensors written).
+
+    Raises:
+        ValueError: the checkpoint holds no tensor under ``prefix``.
+    """
+    state = unwrap_state_dict(checkpoint)
+    out = OrderedDict()
+    for key, value in state.items():
+        if not key.startswith(prefix):
+            continue
+        name = key[len(prefix):]
+        if name.startswith('proj.') and not keep_proj:
+            continue
+        out['backbone.' + name] = value.clone()
+    if not out:
+        raise ValueError(f'no audio encoder weights under {prefix!r} in the checkpoint')
+    return dict(state_dict=out, meta=dict(converted_by='mmav_mask.utils.convert',
+                                          source_prefix=prefix)), len(out)

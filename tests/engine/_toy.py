@@ -100,7 +100,7 @@ def collate(batch):
 def toy_runner_cfg(work_dir: str, max_iters: int, ckpt_interval: int, seed: int = 0,
                    num_workers: int = 0, batch_size: int = 2, length: int = 8,
                    custom_hooks=None, resume: bool = False, max_keep_ckpts: int = -1,
-                   model=None) -> dict:
+                   model=None, by_epoch: bool = False) -> dict:
     """Keyword arguments for ``mmengine.runner.Runner``."""
     global _RUNS
     _RUNS += 1
@@ -118,12 +118,13 @@ def toy_runner_cfg(work_dir: str, max_iters: int, ckpt_interval: int, seed: int 
             batch_size=batch_size,
             num_workers=num_workers,
             persistent_workers=False),
-        train_cfg=dict(by_epoch=False, max_iters=max_iters, val_interval=10 ** 9),
+        train_cfg=(dict(by_epoch=True, max_epochs=max_iters, val_interval=10 ** 9) if by_epoch
+                   else dict(by_epoch=False, max_iters=max_iters, val_interval=10 ** 9)),
         optim_wrapper=dict(optimizer=dict(type='AdamW', lr=0.05, weight_decay=0.01)),
         param_scheduler=[dict(type='LinearLR', start_factor=0.2, by_epoch=False, begin=0,
-                              end=max(max_iters, 6))],
+                              end=6)],
         default_hooks=dict(
-            checkpoint=dict(type='CheckpointHook', interval=ckpt_interval, by_epoch=False,
+            checkpoint=dict(type='CheckpointHook', interval=ckpt_interval, by_epoch=by_epoch,
                             max_keep_ckpts=max_keep_ckpts),
             logger=dict(type='LoggerHook', interval=1)),
         custom_hooks=custom_hooks or [],

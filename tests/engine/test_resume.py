@@ -29,6 +29,10 @@ def _train(work_dir, hooks, resume=False, crash_at=None, num_workers=0):
         custom.append(CrashAfter(crash_at).hook)
     runner = Runner(**toy_runner_cfg(work_dir, K + M, ckpt_interval=K, resume=resume,
                                      custom_hooks=custom, num_workers=num_workers))
+    return _run(runner, recorder)
+
+
+def _run(runner, recorder):
     try:
         runner.train()
     except CrashAfter.Crash:
@@ -64,3 +68,101 @@ def test_plain_mmengine_resume_is_not_exact(tmp_path):
     comparison above is able to fail."""
     full, resumed = _interrupted_then_resumed(tmp_path, lambda: [])
     assert any(resumed[it] != full[it] for it in range(K + 1, K + M + 1))
+
+
+def test_epoch_based_resume_is_exact(tmp_path):
+    """EpochBasedTrainLoop resumes at epoch boundaries: 2 epochs of 4 iterations,
+    crash after epoch 1 (its checkpoint), resume, compare epoch 2."""
+    def train(work, resume=False, crash_at=None):
+        recorder = LossRecorder()
+        hooks = [recorder.hook, ExactResumeHook()]
+        if crash_at:
+            hooks.append(CrashAfter(crash_at).hook)
+        runner = Runner(**toy_runner_cfg(work, 2, ckpt_interval=1, resume=resume,
+                                         custom_hooks=hooks, by_epoch=True))
+        return _run(runner, recorder)
+
+    full = train(str(tmp_path / 'full'))
+    work = str(tmp_path / 'split')
+    first = train(work, crash_at=5)  # after_train_iter of iteration 5 -> epoch 1 saved
+    assert osp.isfile(osp.join(work, 'epoch_1.pth'))
+    resumed = train(work, resume=True)
+    assert sorted(full) == list(range(1, 9)) and sorted(resumed) == list(range(5, 9))
+    assert [first[i] for i in range(1, 5)] == [full[i] for i in range(1, 5)]
+    assert [resumed[i] for i in range(5, 9)] == [full[i] for i in range(5, 9)]
+
+
+# ------------------------------------------------- our model on demo clips
+def _demo_data(root):
+    import subprocess
+    import sys
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    subprocess.run([sys.executable, osp.join(repo, 'tools', 'data', 'make_demo_dataset.py'),
+                    '--out', root, '--num-classes', '2', '--clips-per-class', '3',
+                    '--size', '40', '--duration', '1.2'], check=True, capture_output=True)
+    return root
+
+
+def _avmask_runner(work, data_root, hooks, resume=False, num_workers=0, max_iters=K + M):
+    import torch
+    torch.manual_seed(0)
+    pipeline = [
+        dict(type='DecordInit'),
+        dict(type='SampleFrames', clip_len=4, frame_interval=2, num_clips=1),
+        dict(type='DecordDecode'),
+        dict(type='LoadAlignedAudio'),
+        dict(type='AudioMFCC', num_rows=16),
+        dict(type='RandomResizedCrop', area_range=(0.5, 1.0)),  # random
+        dict(type='Resize', scale=(32, 32), keep_ratio=False),
+        dict(type='Flip', flip_ratio=0.5),  # random
+        dict(type='FormatShape', input_format='NCTHW'),
+        dict(type='TubeMaskGenerator', mask_ratio=0.5, patch_size=16, tubelet_size=2),  # random
+        dict(type='PackAVInputs'),
+    ]
+    model = dict(
+        type='AVMaskEnhancer',
+        data_preprocessor=dict(type='AVDataPreprocessor', mean=[123.675, 116.28, 103.53],
+                               std=[58.395, 57.12, 57.375]),
+        backbone=dict(type='MaskedVideoViT', img_size=32, num_frames=4, drop_path_rate=0.2,
+                      arch=dict(embed_dims=32, depth=2, num_heads=2)),  # random drop path
+        audio_backbone=dict(type='TalkNetAudioEncoder', out_dim=32, num_tokens=4,
+                            layers=(1, 1, 1, 1), widths=(4, 8, 8, 16)),
+        fusion=dict(type='CrossAttentionFusion', num_heads=2, dropout=0.2),  # random
+        decoder=dict(type='VideoMAEDecoder', embed_dims=16, depth=1, num_heads=2),
+        head=dict(type='PixelReconstructionHead', norm_pix=True))
+    cfg = toy_runner_cfg(work, max_iters, ckpt_interval=K, resume=resume, custom_hooks=hooks,
+                         num_workers=num_workers, model=model)
+    cfg['train_dataloader'] = dict(
+        batch_size=2, num_workers=num_workers, persistent_workers=False,
+        sampler=dict(type='DefaultSampler', shuffle=True),
+        dataset=dict(type='AVVideoDataset',
+                     ann_file=osp.join(data_root, 'ucf101_train_split_1_videos.txt'),
+                     data_prefix=dict(video=osp.join(data_root, 'videos')),
+                     pipeline=pipeline))
+    return Runner(**cfg)
+
+
+def test_avmask_resume_is_exact_on_demo_clips(tmp_path):
+    """Our tiny AVMaskEnhancer (drop path, fusion dropout) on decoded demo clips
+    with random crop, flip and tube masks: 4 clips / batch 2 = 2 iterations per
+    epoch, so the resumed run also crosses epochs (sampler set_epoch)."""
+    data = _demo_data(str(tmp_path / 'demo'))
+
+    def train(work, resume=False, crash_at=None):
+        recorder = LossRecorder()
+        hooks = [recorder.hook, ExactResumeHook()]
+        if crash_at:
+            hooks.append(CrashAfter(crash_at).hook)
+        return _run(_avmask_runner(work, data, hooks, resume=resume), recorder)
+
+    full = train(str(tmp_path / 'full'))
+    work = str(tmp_path / 'split')
+    first = train(work, crash_at=K)
+    resumed = train(work, resume=True)
+    assert sorted(full) == list(range(1, K + M + 1))
+    assert sorted(resumed) == list(range(K + 1, K + M + 1))
+    assert [first[i] for i in range(1, K + 1)] == [full[i] for i in range(1, K + 1)]
+    assert [resumed[i] for i in range(K + 1, K + M + 1)] == \
+        [full[i] for i in range(K + 1, K + M + 1)]
+    # the losses move (the comparison is not between constants)
+    assert len(set(full.values())) == K + M

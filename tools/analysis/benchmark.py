@@ -59,6 +59,9 @@ def parse_args(argv=None):
     parser.add_argument('--skip-model', action='store_true')
     parser.add_argument('--skip-data', action='store_true')
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
+    parser.add_argument('--amp', choices=['config', 'none', 'fp16', 'bf16'], default='config',
+                        help="mixed precision (CUDA): the config's optim_wrapper, off, or "
+                             "AmpOptimWrapper with float16 / bfloat16")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. model.backbone.with_cp=True')
     return parser.parse_args(argv)
@@ -168,11 +171,14 @@ def synthetic_batch(model, pipeline: List[dict], batch_size: int) -> dict:
     return batch
 
 
-def _build_optim_wrapper(model, cfg, device: str):
+def _build_optim_wrapper(model, cfg, device: str, amp: str = 'config'):
     from mmengine.optim import build_optim_wrapper
     optim_cfg = copy.deepcopy(cfg.get('optim_wrapper',
                                       dict(optimizer=dict(type='AdamW', lr=1e-4))))
-    if device == 'cpu' and optim_cfg.get('type') == 'AmpOptimWrapper':
+    if amp in ('fp16', 'bf16'):
+        optim_cfg.update(type='AmpOptimWrapper',
+                         dtype='bfloat16' if amp == 'bf16' else 'float16')
+    if (device == 'cpu' or amp == 'none') and optim_cfg.get('type') == 'AmpOptimWrapper':
         optim_cfg['type'] = 'OptimWrapper'  # mmengine's AMP wrapper needs an accelerator
         for key in ('dtype', 'loss_scale', 'use_fsdp'):
             optim_cfg.pop(key, None)
@@ -181,13 +187,14 @@ def _build_optim_wrapper(model, cfg, device: str):
 
 class ModelVariant:
 
-    def __init__(self, name: str, model_cfg: dict, cfg, device: str, batch: dict) -> None:
+    def __init__(self, name: str, model_cfg: dict, cfg, device: str, batch: dict,
+                 amp: str = 'config') -> None:
         from mmaction.registry import MODELS
         self.name = name
         self.device = device
         self.model = MODELS.build(model_cfg).to(device)
         self.model.train()
-        self.optim_wrapper = _build_optim_wrapper(self.model, cfg, device)
+        self.optim_wrapper = _build_optim_wrapper(self.model, cfg, device, amp)
         self.batch = batch
         self.times: List[float] = []
         self.peaks: List[int] = []
@@ -198,7 +205,7 @@ class ModelVariant:
             log_vars = self.model.train_step(copy.copy(self.batch), self.optim_wrapper)
         if self.device == 'cuda':
             torch.cuda.synchronize()
-        self.loss = float(log_vars['loss'])
+        self.loss = float(log_vars['loss'].detach()) if torch.is_tensor(log_vars['loss']) else float(log_vars['loss'])
 
     def measure(self, n: int) -> None:
         if self.device == 'cuda':
@@ -240,8 +247,9 @@ def benchmark_model(cfg, args, device: str, batch_size: int) -> Dict[str, float]
     batch = _real_batch(cfg, probe, batch_size) or synthetic_batch(probe, pipeline, batch_size)
     del probe
     variants = [ModelVariant(f'model AV ({_describe_model(av_cfg)})', av_cfg, cfg, device,
-                             batch),
-                ModelVariant('model video-only (NoFusion)', vo_cfg, cfg, device, batch)]
+                             batch, args.amp),
+                ModelVariant('model video-only (NoFusion)', vo_cfg, cfg, device, batch,
+                             args.amp)]
     for v in variants:
         v.steps(args.warmup)
     for _ in range(args.repeats):
@@ -345,7 +353,8 @@ def main(argv=None) -> int:
                f'{torch.get_num_threads()} torch threads')
     print(f'[benchmark] config={args.config} device={device} ({machine}) '
           f'batch={batch_size} iters={args.iters} repeats={args.repeats} '
-          f'torch={torch.__version__}', flush=True)
+          f'amp={args.amp if device == "cuda" else "none (CPU)"} torch={torch.__version__}',
+          flush=True)
     rows: List[Tuple[str, float, str]] = []
     ratios: List[Tuple[str, float, float]] = []
     if not args.skip_model:

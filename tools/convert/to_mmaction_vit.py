@@ -10,6 +10,10 @@ IN is one of
   * an official VideoMAE pretraining checkpoint (``{'model': {'encoder.*'...}}``),
   * an official VideoMAE fine-tuned checkpoint (unprefixed, with ``fc_norm``/``head``).
 
+With --audio, OUT instead holds the pretraining checkpoint's audio encoder
+(``audio_backbone.*`` -> ``backbone.*``) for MMAction2's ``RecognizerAudio``
+(configs/avmask_ucf101_finetune_audio.py, ``load_from=OUT``).
+
 OUT is an mmengine checkpoint (``{'state_dict', 'meta'}``, tensors only) for a
 ``Recognizer3D`` with ``backbone=dict(type='VisionTransformer', ...)``; use it as
 ``model.backbone.init_cfg=dict(type='Pretrained', checkpoint=OUT, prefix='backbone.')``
@@ -28,7 +32,8 @@ import torch
 import mmav_mask  # noqa: F401  (compat fixes before mmaction imports)
 from mmav_mask.utils import (UntrustedCheckpointError, load_checkpoint_file,
                              load_external_weights)
-from mmav_mask.utils.convert import check_mmaction_loadable, convert_checkpoint
+from mmav_mask.utils.convert import (check_mmaction_loadable, convert_checkpoint,
+                                     extract_audio_backbone)
 
 
 def load_any(path: str):
@@ -53,12 +58,19 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'backbone.norm instead of initialising backbone.fc_norm with it')
     parser.add_argument('--drop-head', action='store_true',
                         help='do not write a fine-tuned classifier as cls_head.fc_cls')
+    parser.add_argument('--audio', action='store_true',
+                        help='write the audio encoder for RecognizerAudio instead of the ViT')
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     checkpoint = load_any(args.src)
+    if args.audio:
+        converted, count = extract_audio_backbone(checkpoint)
+        print(f'audio encoder: {count} tensors (audio_backbone.* -> backbone.*, proj dropped)')
+        _save(converted, args.dst)
+        return 0
     mean_pooling = not args.no_mean_pooling
     converted, report = convert_checkpoint(checkpoint, num_frames=args.num_frames,
                                            img_size=args.img_size,
@@ -74,12 +86,16 @@ def main(argv=None) -> int:
     if missing or unexpected:
         print(f'  missing: {missing}\n  unexpected: {unexpected}', file=sys.stderr)
         return 1
-    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
-    tmp = args.dst + '.tmp'
-    torch.save(converted, tmp)
-    os.replace(tmp, args.dst)  # never leave a half-written OUT behind
-    print(f'wrote {args.dst}')
+    _save(converted, args.dst)
     return 0
+
+
+def _save(checkpoint: dict, path: str) -> None:
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    tmp = path + '.tmp'
+    torch.save(checkpoint, tmp)
+    os.replace(tmp, path)  # never leave a half-written OUT behind
+    print(f'wrote {path}')
 
 
 if __name__ == '__main__':

@@ -1,9 +1,9 @@
 # VideoMAE / AV-MaskEnhancer pretraining schedule: AdamW (0.9, 0.95), weight decay 0.05,
 # lr 1.5e-4 per 256 clips (auto_scale_lr), 40 warm-up epochs then cosine, 1200 epochs.
-import importlib  # standard library only, so this stays an old-style mmengine config
 
 # AmpOptimWrapper refuses to build without CUDA: mixed precision only where it exists.
-__use_amp = importlib.import_module('torch').cuda.is_available()
+# (__import__ rather than an import statement keeps this an old-style mmengine config.)
+__use_amp = __import__('torch').cuda.is_available()
 
 max_epochs = 1200
 warmup_epochs = 40

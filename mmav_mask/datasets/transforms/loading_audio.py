@@ -5,7 +5,7 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 import torch
-import torchaudio.functional as AF
+import torchaudio
 from mmcv.transforms import BaseTransform
 from mmengine.logging import print_log
 
@@ -43,8 +43,8 @@ def clip_windows(results: Dict) -> np.ndarray:
     clip_len = int(results.get('clip_len', inds.size))
     clips = inds.reshape(-1, clip_len)
     first, last = clips.min(axis=1), clips.max(axis=1)
-    t_first = _frame_times(results, first, fps)
-    t_last = _frame_times(results, last, fps)
+    times = _frame_times(results, np.concatenate([first, last]), fps)
+    t_first, t_last = times[:len(first)], times[len(first):]
     return np.stack([t_first, t_last + 1.0 / fps], axis=1).astype(np.float64)
 
 
@@ -52,16 +52,40 @@ def _frame_times(results: Dict, inds: np.ndarray, fps: float) -> np.ndarray:
     """Presentation time (s) of frames ``inds``, video stream clock."""
     times = inds.astype(np.float64) / fps
     reader = results.get('video_reader')
-    if reader is not None and hasattr(reader, 'get_frame_timestamp'):
-        try:
-            ts = np.asarray(reader.get_frame_timestamp(inds.tolist()),
-                            dtype=np.float64).reshape(-1, 2)[:, 0]
-        except Exception:  # noqa: BLE001 - any reader failure: keep index/fps times
-            return times
-        # decord reports AV_NOPTS as a huge negative number for some AVI frames
-        ok = np.isfinite(ts) & (ts > -1e-3) & (ts < 1e7)
-        times = np.where(ok, np.maximum(ts, 0.0), times)
-    return times
+    if reader is None or not hasattr(reader, 'get_frame_timestamp'):
+        return times
+    try:
+        ts = np.asarray(reader.get_frame_timestamp(inds.tolist()),
+                        dtype=np.float64).reshape(-1, 2)[:, 0]
+    except Exception:  # noqa: BLE001 - any reader failure: keep index/fps times
+        return times
+    return ts if _plausible(inds, ts, fps, results.get('total_frames')) else times
+
+
+def _plausible(inds: np.ndarray, ts: np.ndarray, fps: float,
+               total_frames: Optional[int]) -> bool:
+    """Whether container timestamps can be trusted for these frames.
+
+    decord reports garbage for streams without pts (e.g. AVI: AV_NOPTS as a
+    huge negative number, or dts-derived times out of order); then all times
+    fall back to ``index / fps`` rather than mixing two clocks.
+    """
+    if not np.all(np.isfinite(ts)) or np.any(ts < -1e-3):
+        return False
+    duration = (total_frames or (inds.max() + 1)) / fps
+    if np.any(ts > 2.0 * duration + 1.0):
+        return False
+    order = np.argsort(inds, kind='stable')
+    i_sorted, t_sorted = inds[order], ts[order]
+    if np.any(np.diff(t_sorted)[np.diff(i_sorted) > 0] <= 0):
+        return False
+    span = i_sorted[-1] - i_sorted[0]
+    if span > 0:
+        # mean frame period between the extremes within 4x of 1/fps (VFR allowed)
+        period = (t_sorted[-1] - t_sorted[0]) / span
+        if not 0.25 / fps <= period <= 4.0 / fps:
+            return False
+    return True
 
 
 @TRANSFORMS.register_module()
@@ -77,7 +101,7 @@ class LoadAlignedAudio(BaseTransform):
 
     The span covering all clips is decoded once per file (seek to its start,
     stop at its end), downmixed to mono, resampled to ``sample_rate`` with
-    ``torchaudio.functional.resample`` and cut into the clip windows.
+    torchaudio's sinc resampler (``torchaudio.transforms.Resample``) and cut into the clip windows.
 
     Required keys: ``filename``, ``frame_inds``, ``clip_len``, ``avg_fps``.
 
@@ -122,6 +146,14 @@ class LoadAlignedAudio(BaseTransform):
         self.missing_audio = missing_audio
         self.feature_rate = float(feature_rate)
         self.feature_dim = feature_dim
+        self._resamplers: Dict[int, torchaudio.transforms.Resample] = {}
+
+    def _resampler(self, rate: int) -> torchaudio.transforms.Resample:
+        """Resampler from ``rate`` (its sinc kernel is built once per rate:
+        building it is most of the cost of ``torchaudio.functional.resample``)."""
+        if rate not in self._resamplers:
+            self._resamplers[rate] = torchaudio.transforms.Resample(rate, self.sample_rate)
+        return self._resamplers[rate]
 
     def _read_span(self, source: str, path: str, start: float,
                    end: float) -> Tuple[np.ndarray, int]:
@@ -139,7 +171,8 @@ class LoadAlignedAudio(BaseTransform):
         samples, rate = self._read_span(source, path, span_start, span_end)
         wave = torch.from_numpy(samples)
         if rate != self.sample_rate and wave.numel() > 0:
-            wave = AF.resample(wave, rate, self.sample_rate)
+            with torch.no_grad():
+                wave = self._resampler(rate)(wave)
         wave = wave.numpy()
         lengths = np.round((windows[:, 1] - windows[:, 0]) * self.sample_rate).astype(int)
         out = np.zeros((len(windows), max(int(lengths.max()), 1)), dtype=np.float32)

@@ -15,7 +15,10 @@ and any transform run in the main process (``num_workers=0``) differ from the
 uninterrupted run. This hook removes that history dependence:
 
 * before every fetch of a training batch the main-process generators are
-  seeded from ``(seed, rank, batch index, 'data')``;
+  seeded from ``(seed, rank, batch index, 'data')`` (``IterBasedTrainLoop``:
+  by wrapping the loop's batch iterator, so the batches replayed on resume are
+  seeded like the originals; ``EpochBasedTrainLoop``, which resumes at epoch
+  boundaries: at ``before_train_epoch`` and ``after_train_iter``);
 * before every training step they are seeded from ``(seed, rank, iteration,
   'step')``.
 
@@ -83,16 +86,15 @@ class ExactResumeHook(Hook):
 
     def __init__(self, seed: Optional[int] = None) -> None:
         self.seed = seed
+        self._seed_fetch_by_hooks = False
 
     def _base_seed(self, runner) -> int:
         return int(self.seed if self.seed is not None else runner.seed)
 
     def before_train(self, runner) -> None:
         loop = runner.train_loop
-        if not isinstance(loop, IterBasedTrainLoop):
-            runner.logger.warning(
-                'ExactResumeHook: only IterBasedTrainLoop resumes mid-epoch; with '
-                f'{type(loop).__name__} only the per-step seeding is applied.')
+        self._seed_fetch_by_hooks = not isinstance(loop, IterBasedTrainLoop)
+        if self._seed_fetch_by_hooks:
             return
         if not isinstance(loop.dataloader_iterator, _SeededBatchIterator):
             # Installed before the loop replays ``iter`` batches on resume, so
@@ -100,5 +102,14 @@ class ExactResumeHook(Hook):
             loop.dataloader_iterator = _SeededBatchIterator(
                 loop.dataloader_iterator, self._base_seed(runner), get_rank())
 
+    def before_train_epoch(self, runner) -> None:
+        if self._seed_fetch_by_hooks:  # the epoch's first batch is fetched next
+            seed_all(self._base_seed(runner), get_rank(), runner.iter, _STREAM_DATA)
+
     def before_train_iter(self, runner, batch_idx: int, data_batch: Any = None) -> None:
         seed_all(self._base_seed(runner), get_rank(), runner.iter, _STREAM_STEP)
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch: Any = None,
+                         outputs: Any = None) -> None:
+        if self._seed_fetch_by_hooks:  # the next batch (global index iter + 1)
+            seed_all(self._base_seed(runner), get_rank(), runner.iter + 1, _STREAM_DATA)

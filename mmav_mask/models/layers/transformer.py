@@ -11,7 +11,7 @@ from .attention import Attention
 
 
 class Mlp(nn.Module):
-    """fc1 -> GELU -> dropout -> fc2 -> dropout (VideoMAE key names)."""
+    """fc1 -> GELU -> fc2 -> dropout (VideoMAE: no dropout between fc1 and fc2)."""
 
     def __init__(self, dim: int, hidden_dim: int, drop: float = 0.0) -> None:
         super().__init__()
@@ -21,7 +21,7 @@ class Mlp(nn.Module):
         self.drop = nn.Dropout(drop)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+        return self.drop(self.fc2(self.act(self.fc1(x))))
 
 
 class Block(nn.Module):
@@ -70,7 +70,8 @@ def sinusoid_position_table(num_positions: int, dim: int) -> Tensor:
     odd channels cos (interleaved, as in VideoMAE's get_sinusoid_encoding_table).
     """
     pos = torch.arange(num_positions, dtype=torch.float64)[:, None]
-    j = torch.arange(dim)
+    # float64 exponent: float32 drifts up to 6e-5 from VideoMAE's numpy table at ViT-B size
+    j = torch.arange(dim, dtype=torch.float64)
     angle = pos / torch.pow(10000.0, 2 * torch.div(j, 2, rounding_mode='floor') / dim)
     table = torch.where(j % 2 == 0, torch.sin(angle), torch.cos(angle))
     return table.float()[None]
