@@ -341,6 +341,8 @@ def main(argv=None) -> int:
     sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
     import mmav_mask  # noqa: F401
     init_default_scope(cfg.get('default_scope', 'mmaction'))
+    from mmengine.logging import MMLogger
+    MMLogger.get_instance(f'benchmark_{os.getpid()}', log_level='WARNING')  # quiet builders
     _pin_malloc()
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     if device == 'cuda' and not torch.cuda.is_available():

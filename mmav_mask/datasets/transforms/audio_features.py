@@ -95,8 +95,10 @@ class BaseAudioFeature(BaseTransform):
 
     def _normalise(self, feat: np.ndarray) -> np.ndarray:
         if self.norm == 'utterance':
-            return (feat - feat.mean(axis=0, keepdims=True)) / (
-                feat.std(axis=0, keepdims=True) + self.eps)
+            # float64: constant bins (e.g. empty mel bands) must stay exactly 0
+            f64 = feat.astype(np.float64)
+            centred = f64 - f64.mean(axis=0, keepdims=True)
+            return (centred / (f64.std(axis=0, keepdims=True) + self.eps)).astype(np.float32)
         if self.norm == 'fixed':
             return (feat - self.mean) / self.std
         return feat

@@ -1,0 +1,42 @@
+"""PackAVInputs: keys, shapes, audio tiled over crops, labels."""
+import numpy as np
+import torch
+from mmaction.registry import TRANSFORMS
+
+
+def _results(num_clips=2, num_crops=3, label=4, valid=True):
+    feat = np.stack([np.full((5, 13), c, np.float32) for c in range(num_clips)])
+    return dict(imgs=np.zeros((num_crops * num_clips, 3, 4, 32, 32), np.uint8),
+                audio_feature=feat, audio=np.ones((num_clips, 160), np.float32),
+                audio_valid=valid, mask=np.ones((2, 2, 2), bool), label=label,
+                num_clips=num_clips, filename='x.mp4',
+                audio_window=np.zeros((num_clips, 2)))
+
+
+def test_pack_shapes_and_tiling():
+    packed = TRANSFORMS.build(dict(type='PackAVInputs'))(_results())
+    inputs, sample = packed['inputs'], packed['data_samples']
+    assert set(inputs) == {'imgs', 'audio', 'audio_valid', 'mask'}
+    assert inputs['imgs'].shape == (6, 3, 4, 32, 32)
+    assert inputs['audio'].shape == (6, 5, 13) and inputs['audio'].dtype == torch.float32
+    # crop-major views: view v uses clip v % num_clips
+    assert [int(inputs['audio'][v, 0, 0]) for v in range(6)] == [0, 1, 0, 1, 0, 1]
+    assert inputs['audio_valid'].dtype == torch.bool and inputs['audio_valid'].item()
+    assert inputs['mask'].dtype == torch.bool and inputs['mask'].shape == (2, 2, 2)
+    assert int(sample.gt_label) == 4 and sample.metainfo['filename'] == 'x.mp4'
+
+
+def test_pack_without_label_or_audio():
+    res = _results(label=-1, valid=False)
+    del res['audio_feature'], res['audio'], res['mask']
+    packed = TRANSFORMS.build(dict(type='PackAVInputs'))(res)
+    assert set(packed['inputs']) == {'imgs', 'audio_valid'}
+    assert not packed['inputs']['audio_valid'].item()
+    assert 'gt_label' not in packed['data_samples']
+
+
+def test_pack_waveform_when_no_feature():
+    res = _results(num_crops=1)
+    del res['audio_feature']
+    packed = TRANSFORMS.build(dict(type='PackAVInputs'))(res)
+    assert packed['inputs']['audio'].shape == (2, 160)
