@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import copy
-import math
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 from mmaction.registry import MODELS
@@ -14,14 +13,9 @@ from torch import Tensor, nn
 
 from ..layers import sinusoid_position_table
 from ..utils.masking import gather_tokens, split_visible_masked
+from ..utils.build import ConfigType, build_optional
 
-ConfigType = Union[dict, nn.Module]
 
-
-def _build(cfg: Optional[ConfigType]) -> Optional[nn.Module]:
-    if cfg is None or isinstance(cfg, nn.Module):
-        return cfg
-    return MODELS.build(cfg)
 
 
 @MODELS.register_module()
@@ -67,8 +61,8 @@ class AVMaskEnhancer(BaseModel):
         else:
             preproc_cfg = {}
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.backbone = _build(backbone)
-        self.audio_backbone = _build(audio_backbone)
+        self.backbone = build_optional(backbone)
+        self.audio_backbone = build_optional(audio_backbone)
         video_dim = self.backbone.embed_dims
         geometry = dict(patch_size=self.backbone.patch_size,
                         tubelet_size=self.backbone.tubelet_size,
@@ -76,14 +70,14 @@ class AVMaskEnhancer(BaseModel):
 
         if isinstance(decoder, dict):
             decoder = {**geometry, **decoder}
-        self.decoder = _build(decoder)
+        self.decoder = build_optional(decoder)
         decoder_dim = self.decoder.embed_dims
 
         if isinstance(head, dict):
             head = {**geometry, **head}
             if 'mean' not in head and preproc_cfg.get('mean') is not None:
                 head['mean'], head['std'] = preproc_cfg['mean'], preproc_cfg['std']
-        self.head = _build(head)
+        self.head = build_optional(head)
 
         if isinstance(fusion, dict):
             fusion = copy.deepcopy(fusion)
@@ -94,7 +88,7 @@ class AVMaskEnhancer(BaseModel):
             fusion.setdefault('video_dim', video_dim)
             fusion.setdefault('decoder_dim', decoder_dim)
             fusion.setdefault('audio_dim', audio_dim or video_dim)
-        self.fusion = _build(fusion)
+        self.fusion = build_optional(fusion)
         uses_audio = bool(getattr(self.fusion, 'uses_audio', False))
         if uses_audio and self.audio_backbone is None:
             raise ValueError(f'{type(self.fusion).__name__} fuses audio but no '

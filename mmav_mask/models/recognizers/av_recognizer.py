@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 from mmaction.models.recognizers.base import BaseRecognizer
@@ -11,7 +11,8 @@ from mmaction.utils import OptSampleList
 from mmengine.logging import print_log
 from torch import Tensor, nn
 
-ConfigType = Union[dict, nn.Module]
+from ..utils.build import ConfigType, build_optional
+
 
 # (source prefix, our prefix); the first matching rule renames a key. The
 # final encoder norm becomes ``fc_norm`` because, as in VideoMAE fine-tuning
@@ -39,11 +40,6 @@ class PretrainedLoadReport(NamedTuple):
     mismatched: List[str]
     dropped: List[str]
 
-
-def _build(cfg: Optional[ConfigType]) -> Optional[nn.Module]:
-    if cfg is None or isinstance(cfg, nn.Module):
-        return cfg
-    return MODELS.build(cfg)
 
 
 @MODELS.register_module()
@@ -111,7 +107,7 @@ class AVRecognizer(BaseRecognizer):
                          test_cfg=test_cfg, data_preprocessor=data_preprocessor)
         # BaseRecognizer takes no init_cfg; set it the way BaseModule would.
         self.init_cfg = copy.deepcopy(init_cfg)
-        self.audio_backbone = _build(audio_backbone)
+        self.audio_backbone = build_optional(audio_backbone)
         self.fusion = fusion
         self.audio_drop_prob = audio_drop_prob
         self.pretrained = pretrained
