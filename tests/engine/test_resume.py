@@ -109,8 +109,8 @@ def _avmask_runner(work, data_root, hooks, resume=False, num_workers=0, max_iter
     pipeline = [
         dict(type='DecordInit'),
         dict(type='SampleFrames', clip_len=4, frame_interval=2, num_clips=1),
-        dict(type='DecordDecode'),
         dict(type='LoadAlignedAudio'),
+        dict(type='DecordDecode'),
         dict(type='AudioMFCC', num_rows=16),
         dict(type='RandomResizedCrop', area_range=(0.5, 1.0)),  # random
         dict(type='Resize', scale=(32, 32), keep_ratio=False),

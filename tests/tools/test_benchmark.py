@@ -18,8 +18,8 @@ data_root = {root!r}
 train_pipeline = [
     dict(type='DecordInit'),
     dict(type='SampleFrames', clip_len=4, frame_interval=2, num_clips=1),
-    dict(type='DecordDecode'),
     dict(type='LoadAlignedAudio'),
+    dict(type='DecordDecode'),
     dict(type='AudioMFCC', num_rows=16),
     dict(type='Resize', scale=(-1, 40)),
     dict(type='RandomResizedCrop'),

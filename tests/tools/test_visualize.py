@@ -32,8 +32,8 @@ model = dict(
 pipeline = [
     dict(type='DecordInit'),
     dict(type='SampleFrames', clip_len=4, frame_interval=2, num_clips=1, test_mode=True),
-    dict(type='DecordDecode'),
     dict(type='LoadAlignedAudio', sample_rate=16000),
+    dict(type='DecordDecode'),
     dict(type='AudioMFCC', num_rows=32, norm='utterance'),
     dict(type='Resize', scale=(32, 32), keep_ratio=False),
     dict(type='FormatShape', input_format='NCTHW'),
