@@ -45,7 +45,7 @@ def demo_root(tmp_path_factory):
 
 def _run(*args):
     proc = subprocess.run([sys.executable, TOOL, *args], capture_output=True, text=True,
-                          timeout=300, cwd=REPO)
+                          errors='replace', timeout=300, cwd=REPO)
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -109,15 +109,16 @@ def test_corrupt_files_reported_others_checked(demo_root, tmp_path):
     good = _list(osp.join(demo_root, 'ucf101_val_split_1_videos.txt'))
     ann = str(tmp_path / 'list.txt')
     with open(ann, 'w') as f:
-        f.write('Broken/v_zero.mp4 0\nBroken/v_garbage.mp4 1\n'
+        f.write('Broken/v_zero.mp4 0\nBroken/v_garbage.mp4 1\nBroken/v_missing.mp4 0\n'
                 + ''.join(f'{r} 0\n' for r in good) + 'Broken/v_silent.mp4 1\n')
     rc, out, err = _run(DEMO_CFG, '--split', 'val', '--data-root', demo_root,
                         '--ann-file', ann)
     assert rc != 0, out + err
     errors = [line for line in out.splitlines() if line.startswith('ERROR')]
-    assert len(errors) == 2, out
-    assert osp.join(bad, 'v_zero.mp4') in errors[0]
-    assert osp.join(bad, 'v_garbage.mp4') in errors[1]
+    assert len(errors) == 3, out
+    assert osp.join(bad, 'v_zero.mp4') in errors[0] and 'zero-byte' in errors[0]
+    assert osp.join(bad, 'v_garbage.mp4') in errors[1] and 'cannot open' in errors[1]
+    assert osp.join(bad, 'v_missing.mp4') in errors[2] and 'not found' in errors[2]
     oks = [line for line in out.splitlines() if line.startswith('ok ')]
     assert len(oks) == 3, out
     for rel in good:
@@ -125,7 +126,7 @@ def test_corrupt_files_reported_others_checked(demo_root, tmp_path):
     silent = [line for line in oks if 'v_silent.mp4' in line]
     assert silent and 'audio=no' in silent[0] and 'rms=0.0000' in silent[0]
     assert 'video=(1, 3, 8, 64, 64)' in silent[0]  # 64x48 resized by the pipeline
-    assert 'summary: 5 clips: 3 ok, 2 failed, 1 without audio' in out
+    assert 'summary: 6 clips: 3 ok, 3 failed, 1 without audio' in out
 
 
 def test_malformed_list_names_file_and_line(tool, demo_root, tmp_path, capsys):
@@ -167,6 +168,7 @@ def test_deterministic_pipeline(tool):
         dict(type='Resize', scale=(224, 224), keep_ratio=False),
         dict(type='Flip', flip_ratio=0.5),
         dict(type='ColorJitter'),
+        dict(type='TorchVisionWrapper', op='RandAugment', magnitude=7, num_ops=4),
         dict(type='FormatShape', input_format='NCTHW'),
         dict(type='AudioMFCC', num_rows=64),
         dict(type='TubeMaskGenerator', mask_ratio=0.9),
@@ -174,14 +176,14 @@ def test_deterministic_pipeline(tool):
     ]
     new, changes = tool.deterministic_pipeline(readme_like)
     kinds = [t['type'] for t in new]
-    assert 'Flip' not in kinds and 'ColorJitter' not in kinds and 'RandomCrop' not in kinds
+    assert not {'Flip', 'ColorJitter', 'RandomCrop', 'TorchVisionWrapper'} & set(kinds)
     assert new[1]['test_mode'] is True
     rrc = new[kinds.index('RandomResizedCrop')]
     assert rrc['area_range'] == (1.0, 1.0) and rrc['aspect_ratio_range'] == (1.0, 1.0)
     assert dict(type='CenterCrop', crop_size=200) in new
     assert 'TubeMaskGenerator' in kinds and kinds[-1] == 'PackAVInputs'
     assert readme_like[1].get('test_mode') is None  # the input is not modified
-    assert len(changes) == 5
+    assert len(changes) == 6 and 'removed TorchVisionWrapper(RandAugment)' in changes
 
     new, _ = tool.deterministic_pipeline(cfg.train_pipeline)
     assert dict(type='CenterCrop', crop_size=224) in new
@@ -213,6 +215,12 @@ def test_data_root_remap(tool, tmp_path):
     assert ds['ann_file'] == osp.join(root, 'train.txt')
     assert ds['data_prefix'] == dict(video=osp.join(root, 'videos'),
                                      audio=osp.join(root, 'videos'))
+    # MMAction2-style config whose data_root is the video folder
+    ds = dict(ann_file='data/ucf101/ucf101_val_split_1_videos.txt',
+              data_prefix=dict(video='data/ucf101/videos'))
+    tool.apply_data_root(ds, root, 'data/ucf101/videos')
+    assert ds == dict(ann_file=osp.join(root, 'ucf101_val_split_1_videos.txt'),
+                      data_prefix=dict(video=osp.join(root, 'videos')))
     # explicit absolute paths stay
     ds = dict(ann_file='/abs/list.txt', data_prefix=dict(video='/abs/videos'))
     tool.apply_data_root(ds, root, 'data/ucf101')

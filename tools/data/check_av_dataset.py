@@ -45,7 +45,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import mmav_mask  # noqa: E402,F401  (compat fixes + registration before configs load)
 
 # transforms that only add random appearance changes: dropped
-RANDOM_ONLY = ('Flip', 'ColorJitter', 'ImgAug', 'PytorchVideoWrapper', 'RandomErasing')
+RANDOM_ONLY = ('Flip', 'ColorJitter', 'ImgAug', 'RandomErasing')
+# torchvision / pytorchvideo wrappers: dropped when their op is random
+WRAPPERS = ('TorchVisionWrapper', 'PytorchVideoWrapper')
+RANDOM_OPS = ('RandAugment', 'AutoAugment', 'AugMix', 'TrivialAugmentWide', 'ColorJitter')
 # transforms after which the frames are no longer (T, H, W, C) images
 FORMATTING = ('FormatShape', 'FormatAudioShape', 'PackActionInputs', 'PackAVInputs')
 PACKING = ('PackActionInputs', 'PackAVInputs')
@@ -55,6 +58,11 @@ SILENT_RMS = 1e-4
 def _type_name(t) -> str:
     kind = t.get('type') if isinstance(t, dict) else type(t).__name__
     return kind if isinstance(kind, str) else getattr(kind, '__name__', str(kind))
+
+
+def _random_op(op) -> bool:
+    name = op if isinstance(op, str) else type(op).__name__
+    return name.startswith('Random') or name in RANDOM_OPS
 
 
 def _accepts_test_mode(kind: str) -> bool:
@@ -78,8 +86,9 @@ def deterministic_pipeline(pipeline: List) -> Tuple[List, List[str]]:
     - ``RandomResizedCrop`` -> the centre square of the short side (the crop
       it falls back to; the following ``Resize`` sets the output size);
     - ``RandomRescale(scale_range=(a, b))`` -> ``Resize(scale=(-1, (a+b)//2))``;
-    - ``Flip``, ``ColorJitter``, ``ImgAug``, ``PytorchVideoWrapper``,
-      ``RandomErasing`` are removed.
+    - ``Flip``, ``ColorJitter``, ``ImgAug``, ``RandomErasing`` and
+      ``TorchVisionWrapper``/``PytorchVideoWrapper`` with a random op
+      (``RandAugment``, ``Random*``, ...) are removed.
 
     Mask generators stay (the checker seeds the RNGs per sample).
 
@@ -93,8 +102,8 @@ def deterministic_pipeline(pipeline: List) -> Tuple[List, List[str]]:
             continue
         t = copy.deepcopy(dict(t))
         kind = _type_name(t)
-        if kind in RANDOM_ONLY:
-            changes.append(f'removed {kind}')
+        if kind in RANDOM_ONLY or (kind in WRAPPERS and _random_op(t.get('op'))):
+            changes.append(f'removed {kind}' + (f"({t['op']})" if kind in WRAPPERS else ''))
             continue
         if kind == 'MultiScaleCrop':
             size = t['input_size']
@@ -145,7 +154,9 @@ def apply_data_root(ds_cfg: Dict, root: str, cfg_root: Optional[str]) -> None:
     (``data/demo/videos`` -> ``ROOT/videos``); others become
     ``ROOT/<list file name>``, ``ROOT/videos`` (or ``ROOT`` when it has no
     ``videos`` folder) and ``ROOT/audio`` (or the video folder); absolute
-    paths outside the config's ``data_root`` stay. A dataset
+    paths outside the config's ``data_root`` stay. A config whose
+    ``data_root`` is the video folder (as MMAction2's own) gets
+    ``ROOT/videos`` when that exists. A dataset
     with its own ``data_root`` key gets ``root`` there (BaseDataset joins
     relative paths with it).
     """
@@ -167,6 +178,10 @@ def apply_data_root(ds_cfg: Dict, root: str, cfg_root: Optional[str]) -> None:
     prefix = dict(ds_cfg.get('data_prefix') or {})
     videos = osp.join(root, 'videos')
     prefix['video'] = remap(prefix.get('video'), videos if osp.isdir(videos) else root)
+    if osp.normpath(prefix['video']) == osp.normpath(root) and osp.isdir(videos):
+        # the config's data_root is its video folder ('data/ucf101/videos', as in
+        # MMAction2's configs) and ROOT is a dataset folder holding videos/
+        prefix['video'] = videos
     if 'audio' in prefix:
         audio = osp.join(root, 'audio')
         prefix['audio'] = remap(prefix['audio'], audio if osp.isdir(audio) else prefix['video'])
@@ -308,6 +323,15 @@ def _dump_name(idx: int, filename: str) -> str:
     return f'{idx:06d}_{re.sub(r"[^A-Za-z0-9_.-]", "_", stem)}.npz'
 
 
+def _video_problem(filename: str) -> Optional[str]:
+    """A short reason when the video file itself is unreadable, else None."""
+    from mmav_mask.datasets.media_probe import probe_video
+    try:
+        return probe_video(filename)[0]
+    except Exception as e:  # noqa: BLE001 - the probe is only for a better message
+        return f'{type(e).__name__}: {e}'
+
+
 def format_line(filename: str, facts: Dict) -> str:
     rms = f"{facts['rms']:.4f}" if facts['rms'] is not None else '-'
     silent = '  (silent)' if (facts['has_audio'] and facts['rms'] is not None
@@ -375,7 +399,13 @@ def main(argv=None) -> int:
                 dump_sample(osp.join(args.dump, _dump_name(idx, filename)), record, facts)
         except Exception as e:  # noqa: BLE001 - report and go on with the next clip
             n_failed += 1
-            reason = ' '.join(f'{type(e).__name__}: {e}'.split())
+            reason = f'{type(e).__name__}: {e}'
+            video_error = _video_problem(filename)
+            if video_error:
+                reason = f'unreadable video: {video_error} [{reason}]'
+            reason = ' '.join(reason.split())
+            if len(reason) > 400:
+                reason = reason[:400] + '...'
             print(f'ERROR  {filename}  {reason}', flush=True)
             if args.verbose:
                 traceback.print_exc()
