@@ -2,9 +2,9 @@
 # TalkNet audio encoder). Audio windows as in the AV demo: 8 frames x interval 4.
 #
 #   python tools/convert/to_mmaction_vit.py --audio \
-#       $(cat work_dirs/avmask_demo/last_checkpoint) work_dirs/avmask_demo/talknet_audio.pth
+#       $(cat work_dirs/avmask_demo_tiny/last_checkpoint) work_dirs/avmask_demo_tiny/talknet_audio.pth
 #   python tools/train.py configs/avmask_demo_finetune_audio.py \
-#       --cfg-options load_from=work_dirs/avmask_demo/talknet_audio.pth
+#       --cfg-options load_from=work_dirs/avmask_demo_tiny/talknet_audio.pth
 #   python tools/test.py configs/avmask_demo_finetune_audio.py \
 #       work_dirs/avmask_demo_finetune_audio/epoch_30.pth
 _base_ = ['./avmask_ucf101_finetune_audio.py']

@@ -4,7 +4,7 @@
 # depth 2; TalkNet tokens projected to 96-d).
 #
 #   python tools/train.py configs/avmask_demo_finetune_av.py \
-#       --cfg-options model.pretrained=$(cat work_dirs/avmask_demo/last_checkpoint)
+#       --cfg-options model.pretrained=$(cat work_dirs/avmask_demo_tiny/last_checkpoint)
 #   python tools/test.py configs/avmask_demo_finetune_av.py \
 #       work_dirs/avmask_demo_finetune_av/epoch_30.pth
 _base_ = ['./avmask_ucf101_finetune_av.py']

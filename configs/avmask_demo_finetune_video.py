@@ -3,8 +3,8 @@
 # Recognizer3D + VisionTransformer, layer decay, drop path, mixup/cutmix, label
 # smoothing, 5 clips x 3 crops at test) at the size of the demo pretraining.
 #
-#   python tools/convert/to_mmaction_vit.py work_dirs/avmask_demo/epoch_N.pth \
-#       work_dirs/avmask_demo/vit_mmaction.pth --num-frames 8 --img-size 64
+#   python tools/convert/to_mmaction_vit.py work_dirs/avmask_demo_tiny/epoch_N.pth \
+#       work_dirs/avmask_demo_tiny/vit_mmaction.pth --num-frames 8 --img-size 64
 #   python tools/train.py configs/avmask_demo_finetune_video.py
 #   python tools/test.py configs/avmask_demo_finetune_video.py \
 #       work_dirs/avmask_demo_finetune_video/epoch_30.pth
@@ -15,7 +15,7 @@ num_frames = 8
 img_size = 64
 embed_dims, depth, num_heads = 96, 2, 3  # = configs/_base_/models/avmask_vit_tiny.py
 data_root = 'data/demo'
-pretrained = 'work_dirs/avmask_demo/vit_mmaction.pth'
+pretrained = 'work_dirs/avmask_demo_tiny/vit_mmaction.pth'
 
 model = dict(
     backbone=dict(img_size=img_size, embed_dims=embed_dims, depth=depth, num_heads=num_heads,
