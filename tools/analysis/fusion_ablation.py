@@ -111,7 +111,7 @@ def parse_args(argv=None):
     p.add_argument('--warmup-ratio', type=float, default=0.1,
                    help='fraction of the iterations with linear warm-up (then cosine)')
     p.add_argument('--mask-ratio', type=float, default=0.9,
-                   help='tube mask ratio in training and evaluation (None: the config\'s)')
+                   help='tube mask ratio in training and evaluation')
     p.add_argument('--num-workers', type=int, default=1,
                    help='training dataloader workers (persistent, seeded)')
     p.add_argument('--threads', type=int, default=1,
@@ -296,7 +296,7 @@ def variant_cfg(base_cfg, args, fusion: str, data_root: str, iters: int):
     cfg = copy.deepcopy(base_cfg)
     cfg.model = fusion_model_cfg(cfg.model, fusion)
     cfg.work_dir = osp.join(osp.abspath(args.work_dir), fusion)
-    cfg.experiment_name = f'fusion_ablation_{fusion}_{time.strftime("%Y%m%d_%H%M%S")}'
+    cfg.experiment_name = f'fusion_ablation_{fusion}'  # the Runner adds a timestamp
     cfg.randomness = dict(seed=args.seed, deterministic=False, diff_rank_seed=False)
     cfg.launcher = 'none'
     cfg.load_from, cfg.resume = None, False
@@ -307,7 +307,9 @@ def variant_cfg(base_cfg, args, fusion: str, data_root: str, iters: int):
         train.batch_size = args.batch_size
     train.num_workers = args.num_workers
     train.persistent_workers = args.num_workers > 0
-    train.sampler = dict(type='DefaultSampler', shuffle=True, seed=args.seed)
+    # InfiniteSampler: same seeded order for every variant, and no 2 s pause at the
+    # end of each pass (mmengine's restart of a finite loader in IterBasedTrainLoop)
+    train.sampler = dict(type='InfiniteSampler', shuffle=True, seed=args.seed)
     tds = _dataset_cfg(train)
     tds.ann_file = osp.join(data_root, TRAIN_LIST)
     tds.data_prefix = dict(video=osp.join(data_root, 'videos'))
