@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from ..layers import sinusoid_position_table
 from ..utils.masking import gather_tokens, split_visible_masked
+from ..utils.views import merge_views
 from ..utils.build import ConfigType, build_optional
 
 
@@ -136,17 +137,10 @@ class AVMaskEnhancer(BaseModel):
         if imgs.dim() == 6:
             num_views = imgs.shape[1]
             imgs = imgs.flatten(0, 1)
-        mask = inputs['mask'].bool()
-        if mask.dim() == 5:
-            mask = mask.flatten(0, 1)
-        elif num_views > 1:
-            mask = mask.repeat_interleave(num_views, 0)
+        mask = merge_views(inputs['mask'].bool(), num_views, sample_dims=3)
         audio = inputs.get('audio')
         if audio is not None:
-            if audio.dim() == 4:
-                audio = audio.flatten(0, 1)
-            elif num_views > 1:
-                audio = audio.repeat_interleave(num_views, 0)
+            audio = merge_views(audio, num_views, sample_dims=2)
         valid = inputs.get('audio_valid')
         if valid is not None:
             valid = valid.bool().reshape(-1)

@@ -12,6 +12,7 @@ from mmengine.logging import print_log
 from torch import Tensor, nn
 
 from ..utils.build import ConfigType, build_optional
+from ..utils.views import merge_views
 
 
 # (source prefix, our prefix); the first matching rule renames a key. The
@@ -228,10 +229,7 @@ class AVRecognizer(BaseRecognizer):
         batch = imgs.shape[0]
         audio = inputs.get('audio')
         if audio is not None:
-            if audio.dim() == 4:
-                audio = audio.flatten(0, 1)
-            elif num_views > 1:
-                audio = audio.repeat_interleave(num_views, 0)
+            audio = merge_views(audio, num_views, sample_dims=2)
             if audio.shape[0] != batch:
                 raise ValueError(f'audio has {audio.shape[0]} views, video {batch}')
         valid = inputs.get('audio_valid')
