@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from ..layers import sinusoid_position_table
 from ..utils.masking import gather_tokens, split_visible_masked
+from ..utils.audio import encode_valid_audio, keep_in_graph
 from ..utils.views import merge_views
 from ..utils.build import ConfigType, build_optional
 
@@ -175,8 +176,8 @@ class AVMaskEnhancer(BaseModel):
         visible_idx, masked_idx = split_visible_masked(mask)
         x = self.backbone(imgs, mask)                                   # (B, Nv, Dv)
         audio_tokens = None
-        if self.uses_audio and audio is not None:
-            audio_tokens = self.audio_backbone(audio)                   # (B, Ta, Da)
+        if self.uses_audio:                                             # (B, Ta, Da)
+            audio_tokens = encode_valid_audio(self.audio_backbone, audio, audio_valid)
         hw = hg * wg
         x = self.fusion.forward_visible(x, visible_idx // hw, audio_tokens, audio_valid,
                                         num_slices)                     # (B, Nv, Dd)
@@ -186,7 +187,10 @@ class AVMaskEnhancer(BaseModel):
         token_time = torch.cat([visible_idx, masked_idx], 1) // hw
         tokens = self.fusion.forward_decoder(tokens, token_time, audio_tokens, audio_valid,
                                              num_slices)
-        return self.decoder(tokens, masked_idx.shape[1])
+        pred = self.decoder(tokens, masked_idx.shape[1])
+        if self.training and self.uses_audio and audio_tokens is None:
+            pred = keep_in_graph(pred, self.audio_backbone, self.fusion)
+        return pred
 
     def forward(self, inputs: Dict[str, Tensor],
                 data_samples: Optional[List[ActionDataSample]] = None,

@@ -12,6 +12,7 @@ from mmengine.logging import print_log
 from torch import Tensor, nn
 
 from ..utils.build import ConfigType, build_optional
+from ..utils.audio import encode_valid_audio, keep_in_graph
 from ..utils.views import merge_views
 
 
@@ -259,18 +260,14 @@ class AVRecognizer(BaseRecognizer):
         Returns:
             (B, Da); rows of invalid clips are exactly zero.
         """
-        batch = valid.shape[0]
-        if audio is None or not bool(valid.any()):
-            out = valid.new_zeros((batch, self.audio_dim), dtype=torch.float32)
-            if self.training:
-                # Keep every audio parameter in the graph (zero gradient) so
-                # DDP does not stall on a batch without audio.
-                out = out + sum(p.sum() for p in self.audio_backbone.parameters()
-                                if p.requires_grad) * 0.0
-                out = out + sum(p.sum() for p in self.audio_norm.parameters()) * 0.0
-            return out
-        feats = self.audio_norm(self.audio_backbone(audio[valid]).mean(dim=1))
-        out = feats.new_zeros((batch, feats.shape[1]))
+        tokens = encode_valid_audio(self.audio_backbone, audio, valid)
+        if tokens is None:
+            out = valid.new_zeros((valid.shape[0], self.audio_dim), dtype=torch.float32)
+            return keep_in_graph(out, self.audio_backbone, self.audio_norm) \
+                if self.training else out
+        # pool and norm the clips with audio only, so silent rows stay exactly zero
+        feats = self.audio_norm(tokens[valid].mean(dim=1))
+        out = feats.new_zeros((valid.shape[0], feats.shape[1]))
         return out.index_put((valid.nonzero(as_tuple=True)[0], ), feats)
 
     def fuse(self, video: Tensor, audio: Tensor) -> Tensor:
