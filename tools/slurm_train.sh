@@ -4,13 +4,17 @@ set -euo pipefail
 PARTITION=$1
 JOB_NAME=$2
 CONFIG=$3
-WORK_DIR=${4:-}
+# An optional 4th argument not starting with '-' is the work dir (as in MMAction2 0.x);
+# everything else is passed on to train.py.
+WORK_DIR=""
+FIRST_EXTRA=4
+if [ $# -ge 4 ] && [ "${4#-}" = "$4" ]; then WORK_DIR=$4; FIRST_EXTRA=5; fi
 GPUS=${GPUS:-8}
 GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
-EXTRA=("${@:5}")
-[ -n "$WORK_DIR" ] && EXTRA=(--work-dir "$WORK_DIR" "${EXTRA[@]}")
+EXTRA=("${@:FIRST_EXTRA}")
+if [ -n "$WORK_DIR" ]; then EXTRA=(--work-dir "$WORK_DIR" "${EXTRA[@]}"); fi
 
 PYTHONPATH="$(dirname "$0")/..${PYTHONPATH:+:$PYTHONPATH}" \
 srun -p "$PARTITION" --job-name="$JOB_NAME" --gres=gpu:"$GPUS_PER_NODE" \
