@@ -16,7 +16,7 @@
 #       --cfg-options model.pretrained=work_dirs/avmask_ucf101/epoch_1200.pth
 # Test (acc/top1, acc/top5, acc/mean1 over 15 views per clip):
 #   python tools/test.py configs/avmask_ucf101_finetune_av.py work_dirs/.../best_*.pth
-custom_imports = dict(imports=['mmav_mask'], allow_failed_imports=False)
+_base_ = ['./_base_/default_runtime.py']
 
 num_classes = 101
 num_frames = 16
@@ -165,23 +165,6 @@ param_scheduler = [
 ]
 auto_scale_lr = dict(enable=False, base_batch_size=128)
 
-# Runtime (MMAction2's default_runtime, written out: 'mmaction::' bases need pkg_resources).
-default_scope = 'mmaction'
 default_hooks = dict(
-    runtime_info=dict(type='RuntimeInfoHook'),
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, ignore_last=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=3, save_best='auto'),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    sync_buffers=dict(type='SyncBuffersHook'))
-env_cfg = dict(
-    cudnn_benchmark=False,
-    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'))
-log_processor = dict(type='LogProcessor', window_size=20, by_epoch=True)
-vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='ActionVisualizer', vis_backends=vis_backends)
-log_level = 'INFO'
-load_from = None
-resume = False
+    logger=dict(interval=50),
+    checkpoint=dict(interval=5, max_keep_ckpts=3, save_best='auto'))
