@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job on the embedded demo data, install included (about 15 minutes on 2 CPU cores):
+# The main job on the embedded demo data, install included (about 5 minutes on 2 CPU cores):
 #   bash tools/run_demo.sh
 # 1. install  2. make + check demo data  3. AV-MaskEnhancer pretraining  4. reconstruction test
 # 5. audio-visual fine-tuning from the pretrained encoders + top-1 test  6. pictures.
