@@ -12,9 +12,8 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmav_mask  # noqa: E402,F401  (compat fixes + registration before configs load)
-from mmaction.registry import RUNNERS  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+from mmav_mask.utils.runner import build_runner, set_work_dir  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -37,10 +36,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Applies the command-line switches to the config."""
     cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    set_work_dir(cfg, args.work_dir, args.config)
     cfg.load_from = args.checkpoint
     cfg.resume = False
     if args.dump is not None:
@@ -57,8 +53,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.test()
+    build_runner(cfg).test()
 
 
 if __name__ == '__main__':
