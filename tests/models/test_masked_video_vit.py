@@ -135,3 +135,37 @@ def test_xavier_init_and_pretrained_encoder(tmp_path):
     loaded.init_weights()
     for k, v in loaded.state_dict().items():
         assert torch.equal(v, source['encoder.' + k]), k
+
+
+def _to_mmaction_keys(state):
+    """Our names -> MMAction2 VisionTransformer names (its published layout)."""
+    out = {}
+    for k, v in state.items():
+        k = k.replace('patch_embed.proj.', 'patch_embed.projection.')
+        k = k.replace('mlp.fc1.', 'mlp.layers.0.0.').replace('mlp.fc2.', 'mlp.layers.1.')
+        out[k] = v
+    return out
+
+
+def test_mean_pooling_readout_matches_mmaction_vision_transformer():
+    from mmaction.models.backbones.vit_mae import VisionTransformer
+    torch.manual_seed(0)
+    model = tiny(use_mean_pooling=True).eval()
+    keys = set(model.state_dict())
+    # MMAction2's read-out layout: no token-wise norm, fc_norm after pooling.
+    assert {'fc_norm.weight', 'fc_norm.bias'} <= keys and 'norm.weight' not in keys
+    with torch.no_grad():  # non-trivial fc_norm
+        model.fc_norm.weight.uniform_(0.5, 1.5)
+        model.fc_norm.bias.uniform_(-0.5, 0.5)
+    vit = VisionTransformer(img_size=32, patch_size=16, embed_dims=32, depth=2, num_heads=4,
+                            num_frames=4, use_mean_pooling=True, init_cfg=None).eval()
+    missing, unexpected = vit.load_state_dict(_to_mmaction_keys(model.state_dict()),
+                                              strict=False)
+    assert missing == ['pos_embed'] and unexpected == []  # same fixed sinusoid table
+    x = torch.randn(2, 3, 4, 32, 32)
+    with torch.no_grad():
+        out = model(x)
+        assert out.shape == (2, 32)
+        torch.testing.assert_close(out, vit(x), atol=2e-5, rtol=1e-4)
+        # the default (pretraining) read-out still returns normed tokens
+        assert tiny()(x).shape == (2, 8, 32)

@@ -61,6 +61,10 @@ class MaskedVideoViT(BaseModule):
         init_values: layer-scale init (0 = off, VideoMAE pretraining).
         norm_eps: LayerNorm epsilon.
         with_cp: activation checkpointing per block while training.
+        use_mean_pooling: read-out of MMAction2's ``VisionTransformer`` (and
+            VideoMAE fine-tuning): no token-wise final norm, the output is
+            ``fc_norm(mean of tokens)`` (B, D). False (pretraining) returns
+            the tokens after the final ``norm`` (B, N, D).
         pretrained: optional official VideoMAE (or converted) checkpoint; its
             encoder weights are loaded in :meth:`init_weights`.
         init_cfg: mmengine init config.
@@ -73,6 +77,7 @@ class MaskedVideoViT(BaseModule):
                  mlp_ratio: float = 4.0, qkv_bias: bool = True, drop_rate: float = 0.0,
                  attn_drop_rate: float = 0.0, drop_path_rate: float = 0.0,
                  init_values: float = 0.0, norm_eps: float = 1e-6, with_cp: bool = False,
+                 use_mean_pooling: bool = False,
                  pretrained: Optional[str] = None, init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if isinstance(arch, str):
@@ -106,7 +111,13 @@ class MaskedVideoViT(BaseModule):
         self.blocks = nn.ModuleList([
             Block(self.embed_dims, self.num_heads, mlp_ratio, qkv_bias, drop_rate,
                   attn_drop_rate, dpr[i], init_values, norm_eps) for i in range(self.depth)])
-        self.norm = nn.LayerNorm(self.embed_dims, eps=norm_eps)
+        self.use_mean_pooling = use_mean_pooling
+        if use_mean_pooling:  # parameter names as MMAction2's VisionTransformer
+            self.norm = nn.Identity()
+            self.fc_norm = nn.LayerNorm(self.embed_dims, eps=norm_eps)
+        else:
+            self.norm = nn.LayerNorm(self.embed_dims, eps=norm_eps)
+            self.fc_norm = None
         # VideoMAE: Xavier-uniform Linear, zero bias, unit LayerNorm; Conv3d keeps
         # PyTorch's default init (VideoMAE's init hook does not touch it).
         xavier_init_linear_(self)
@@ -139,7 +150,8 @@ class MaskedVideoViT(BaseModule):
 
         Returns:
             (B, N_visible, D) tokens after the final LayerNorm, in ascending
-            raster order of their positions.
+            raster order of their positions; with ``use_mean_pooling`` the
+            (B, D) ``fc_norm`` of their mean.
         """
         x = self.patch_embed(imgs)
         x = x + self.position_table(x.shape[1], x)
@@ -154,6 +166,8 @@ class MaskedVideoViT(BaseModule):
                 x = cp.checkpoint(blk, x, use_reentrant=False)
             else:
                 x = blk(x)
+        if self.fc_norm is not None:
+            return self.fc_norm(x.mean(dim=1))
         return self.norm(x)
 
 

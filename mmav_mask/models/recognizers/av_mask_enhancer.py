@@ -14,10 +14,8 @@ from torch import Tensor, nn
 from ..layers import sinusoid_position_table
 from ..utils.masking import gather_tokens, split_visible_masked
 from ..utils.audio import encode_valid_audio, keep_in_graph
-from ..utils.views import merge_views
+from ..utils.views import flatten_views
 from ..utils.build import ConfigType, build_optional
-
-
 
 
 @MODELS.register_module()
@@ -123,33 +121,20 @@ class AVMaskEnhancer(BaseModel):
     # ------------------------------------------------------------------ input
     @staticmethod
     def _flatten_views(inputs: Dict[str, Tensor]) -> Tuple[Tensor, Tensor, Optional[Tensor],
-                                                           Optional[Tensor], int]:
-        """Merges the view axis into the batch.
+                                                           Tensor, int]:
+        """Merges the view axis into the batch (rules: :mod:`..utils.views`).
 
         Returns:
             imgs (B, C, T, H, W), mask (B, T', H', W') bool, audio (B, L, F) or
-            None, audio_valid (B,) bool or None, number of views V (B = N * V).
+            None, audio_valid (B,) bool, number of views V (B = N * V).
         """
-        imgs = inputs['imgs']
-        if 'mask' not in inputs or inputs['mask'] is None:
+        if not isinstance(inputs, dict) or inputs.get('mask') is None:
             raise KeyError("inputs has no 'mask': add a tube mask generator "
                            '(TubeMaskGenerator) to the pipeline.')
-        num_views = 1
-        if imgs.dim() == 6:
-            num_views = imgs.shape[1]
-            imgs = imgs.flatten(0, 1)
-        mask = merge_views(inputs['mask'].bool(), num_views, sample_dims=3)
-        audio = inputs.get('audio')
-        if audio is not None:
-            audio = merge_views(audio, num_views, sample_dims=2)
-        valid = inputs.get('audio_valid')
-        if valid is not None:
-            valid = valid.bool().reshape(-1)
-            if valid.numel() != imgs.shape[0]:
-                valid = valid.repeat_interleave(num_views, 0)
-        elif audio is not None:
-            valid = torch.ones(imgs.shape[0], dtype=torch.bool, device=imgs.device)
-        return imgs, mask, audio, valid, num_views
+        if inputs.get('imgs') is None:
+            raise KeyError("inputs has no 'imgs': AVMaskEnhancer reconstructs video.")
+        flat = flatten_views(inputs)
+        return flat.imgs, flat.masks['mask'], flat.audio, flat.audio_valid, flat.num_views
 
     def _decoder_pos(self, num_tokens: int, like: Tensor) -> Tensor:
         table = self.decoder_pos_embed
@@ -205,7 +190,9 @@ class AVMaskEnhancer(BaseModel):
             data_samples: per-sample data samples (may be None).
             mode: 'loss' -> ``dict(loss_rec)``; 'predict' -> data samples with
                 ``rec_mse`` (masked MSE in target space), ``rec_pixel_mse``
-                and ``rec_psnr`` (masked tubelets, [0, 1] pixels), plus
+                and ``rec_psnr`` (masked tubelets, [0, 1] pixels),
+                ``rec_regions`` (2, 3) object / background error sums when the
+                data samples carry ``object_mask``, plus
                 ``rec_video`` (V, C, T, H, W) and ``rec_mask`` (V, T', H', W')
                 when ``predict_video``; 'tensor' -> (N*V, N_masked, P).
         """
@@ -232,7 +219,10 @@ class AVMaskEnhancer(BaseModel):
         video = head.reconstruct_video(pred, imgs, mask) if self.predict_video else None
         if data_samples is None:
             data_samples = [ActionDataSample() for _ in range(num)]
+        regions = self._region_sums(pred, imgs, mask, num_views, data_samples)
         for i, sample in enumerate(data_samples):
+            if regions is not None:
+                sample.rec_regions = regions[i]
             sample.rec_mse = mse[i].mean()
             sample.rec_pixel_mse = pix_mse[i].mean()
             sample.rec_psnr = psnr[i].mean()
@@ -241,6 +231,19 @@ class AVMaskEnhancer(BaseModel):
                 sample.rec_video = video[views].cpu()
                 sample.rec_mask = mask[views].cpu()
         return data_samples
+
+    def _region_sums(self, pred: Tensor, imgs: Tensor, mask: Tensor, num_views: int,
+                     data_samples: List[ActionDataSample]) -> Optional[Tensor]:
+        """(N, 2, 3) object / background error sums (see ``head.region_sums``),
+        summed over views, when every sample carries an ``object_mask``
+        (V * T, H, W) from ``LoadObjectMask``; else None."""
+        masks = [sample.get('object_mask') for sample in data_samples]
+        if not masks or any(m is None for m in masks):
+            return None
+        frames = torch.stack(masks).to(imgs.device)
+        frames = frames.reshape(imgs.shape[0], imgs.shape[2], *frames.shape[-2:])
+        sums = self.head.region_sums(pred, imgs, mask, frames)          # (N * V, 2, 3)
+        return sums.view(len(data_samples), num_views, 2, 3).sum(1).cpu()
 
 
 __all__ = ['AVMaskEnhancer']

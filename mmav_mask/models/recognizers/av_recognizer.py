@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 from mmaction.models.recognizers.base import BaseRecognizer
@@ -13,23 +13,23 @@ from torch import Tensor, nn
 
 from ..utils.build import ConfigType, build_optional
 from ..utils.audio import encode_valid_audio, keep_in_graph
-from ..utils.views import merge_views
+from ..utils.views import flatten_views
 
 
-# (source prefix, our prefix); the first matching rule renames a key. The
-# final encoder norm becomes ``fc_norm`` because, as in VideoMAE fine-tuning
-# with mean pooling (and MMAction2's VisionTransformer), the token-wise norm
-# is replaced by a norm after pooling; its pretrained scale/shift is the best
-# available initialisation for it.
+# (source prefix, our prefix); the first matching rule renames a key. With a
+# mean-pooling backbone (``use_mean_pooling``, as in VideoMAE fine-tuning and
+# MMAction2's VisionTransformer) the token-wise final norm is replaced by
+# ``backbone.fc_norm`` after pooling; the pretrained final norm's scale/shift is
+# the best available initialisation for it.
 FC_NORM_RULES: Tuple[Tuple[str, str], ...] = (
-    ('backbone.norm.', 'fc_norm.'),   # our pretraining checkpoints
-    ('encoder.norm.', 'fc_norm.'),    # official VideoMAE pretraining checkpoints
+    ('backbone.norm.', 'backbone.fc_norm.'),   # our pretraining checkpoints
+    ('encoder.norm.', 'backbone.fc_norm.'),    # official VideoMAE pretraining checkpoints
 )
 DEFAULT_KEY_RULES: Tuple[Tuple[str, str], ...] = (
     ('backbone.', 'backbone.'),
     ('encoder.', 'backbone.'),
     ('audio_backbone.', 'audio_backbone.'),
-    ('fc_norm.', 'fc_norm.'),
+    ('fc_norm.', 'backbone.fc_norm.'),   # AVRecognizer checkpoints before the read-out moved
     ('audio_norm.', 'audio_norm.'),
 )
 
@@ -43,38 +43,46 @@ class PretrainedLoadReport(NamedTuple):
     dropped: List[str]
 
 
-
 @MODELS.register_module()
 class AVRecognizer(BaseRecognizer):
-    """Classifies a clip from its video and its audio (late fusion).
+    """Classifies a clip from its video, its audio or both (late fusion).
 
-    Per view: the visual encoder (``MaskedVideoViT`` with ``mask=None``)
-    encodes every tubelet, tokens are mean pooled and normalised by
-    ``fc_norm`` (VideoMAE's fine-tuning read-out); the audio encoder
-    (``TalkNetAudioEncoder``, ``out_type='tokens'``) gives one token per time
-    step, mean pooled and normalised by ``audio_norm``. The two vectors are
-    fused (``'concat'`` -> Dv + Da channels, ``'sum'`` -> Dv) and classified
-    by ``cls_head`` (e.g. MMAction2's ``TimeSformerHead``). Views are scored
-    separately and averaged by the head (``average_clips``), as in
-    ``Recognizer3D``.
+    Per view: the visual encoder gives one vector, its own read-out
+    (``MaskedVideoViT(use_mean_pooling=True)`` or MMAction2's
+    ``VisionTransformer``: ``fc_norm`` of the mean token, VideoMAE's
+    fine-tuning read-out; a backbone that returns tokens (B, N, D) is mean
+    pooled here); the audio encoder (``TalkNetAudioEncoder``,
+    ``out_type='tokens'``) gives one token per time step, mean pooled and
+    normalised by ``audio_norm``. The two vectors are fused (``'concat'`` ->
+    Dv + Da channels, ``'sum'`` -> Dv) and classified by ``cls_head`` (e.g.
+    MMAction2's ``TimeSformerHead``). Views are scored separately and averaged
+    by the head (``average_clips``), as in ``Recognizer3D``. Either encoder
+    may be None: video-only (no ``audio_backbone``) or audio-only
+    (``backbone=None``) fine-tuning use the same class and the same
+    ``pretrained`` loading.
 
     Clips without audio (``audio_valid`` False) get an all-zero audio vector:
     the classifier then sees exactly the video-only feature plus its bias, and
     the audio encoder never sees their placeholder input (so its BatchNorm
     statistics come from real audio only).
 
+    Inputs follow :func:`mmav_mask.models.utils.views.flatten_views`: the
+    ``AVDataPreprocessor`` dict, or the plain video tensor of MMAction2's
+    ``ActionDataPreprocessor``.
+
     Args:
-        backbone: visual encoder config (``MaskedVideoViT``); use its
+        backbone: visual encoder config (``MaskedVideoViT`` or MMAction2's
+            ``VisionTransformer``) or None for audio only; use its
             ``drop_path_rate`` for stochastic depth.
         audio_backbone: audio encoder config (``TalkNetAudioEncoder`` in
-            tokens mode); its ``out_dim`` gives Da.
+            tokens mode; its ``out_dim`` gives Da) or None for video only.
         cls_head: MMAction2 classification head whose ``in_channels`` must
-            equal the fused width (Dv + Da for 'concat', Dv for 'sum').
+            equal the fused width (Dv + Da for 'concat', Dv for 'sum', or the
+            one encoder's width).
         fusion: 'concat' or 'sum' of the pooled vectors.
-        fc_norm: normalise the pooled visual tokens after pooling and drop
-            the backbone's token-wise final norm (VideoMAE / MMAction2
-            mean-pooling layout). False keeps the backbone's norm and pools
-            its output.
+        fc_norm: default of the backbone config's ``use_mean_pooling`` when
+            it does not set it (True: mean pooling + ``backbone.fc_norm``;
+            False: the backbone's token-wise norm, tokens mean pooled here).
         audio_drop_prob: while training, treat a clip with audio as silent
             with this probability (modality dropout; trains the video-only
             path that UCF101's silent clips use at test time).
@@ -82,9 +90,9 @@ class AVRecognizer(BaseRecognizer):
             official VideoMAE pretraining file) loaded in :meth:`init_weights`.
         pretrained_key_rules: (source prefix, our prefix) renaming rules; the
             default maps ``backbone.``/``encoder.`` -> ``backbone.``,
-            ``audio_backbone.`` -> ``audio_backbone.`` and the final encoder
-            norm -> ``fc_norm.``; keys matching no rule (decoder, fusion,
-            mask token) are dropped.
+            ``audio_backbone.`` -> ``audio_backbone.`` and, for a mean-pooling
+            backbone, the final encoder norm -> ``backbone.fc_norm.``; keys
+            matching no rule (decoder, fusion, mask token) are dropped.
         train_cfg: unused, kept for MMAction2 symmetry.
         test_cfg: ``dict(max_testing_views=K)`` scores K views at a time at
             test time (memory bound), as ``Recognizer3D``.
@@ -92,9 +100,10 @@ class AVRecognizer(BaseRecognizer):
         init_cfg: mmengine init config.
     """
 
-    def __init__(self, backbone: ConfigType, audio_backbone: ConfigType,
-                 cls_head: ConfigType, fusion: str = 'concat', fc_norm: bool = True,
-                 audio_drop_prob: float = 0.0, pretrained: Optional[str] = None,
+    def __init__(self, backbone: Optional[ConfigType], cls_head: ConfigType,
+                 audio_backbone: Optional[ConfigType] = None, fusion: str = 'concat',
+                 fc_norm: bool = True, audio_drop_prob: float = 0.0,
+                 pretrained: Optional[str] = None,
                  pretrained_key_rules: Optional[Sequence[Sequence[str]]] = None,
                  train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[ConfigType] = None,
@@ -103,10 +112,21 @@ class AVRecognizer(BaseRecognizer):
             raise ValueError(f"fusion must be 'concat' or 'sum', got {fusion!r}")
         if not 0.0 <= audio_drop_prob < 1.0:
             raise ValueError(f'audio_drop_prob must be in [0, 1), got {audio_drop_prob}')
+        if backbone is None and audio_backbone is None:
+            raise ValueError('AVRecognizer needs a backbone, an audio_backbone or both')
         if data_preprocessor is None:
             data_preprocessor = dict(type='AVDataPreprocessor')
-        super().__init__(backbone=backbone, cls_head=cls_head, train_cfg=train_cfg,
-                         test_cfg=test_cfg, data_preprocessor=data_preprocessor)
+        if isinstance(backbone, dict) and 'use_mean_pooling' not in backbone:
+            backbone = dict(backbone, use_mean_pooling=fc_norm)
+        if backbone is not None:
+            super().__init__(backbone=backbone, cls_head=cls_head, train_cfg=train_cfg,
+                             test_cfg=test_cfg, data_preprocessor=data_preprocessor)
+        else:  # audio only: BaseRecognizer insists on a visual backbone
+            super(BaseRecognizer, self).__init__(data_preprocessor=data_preprocessor)
+            self.backbone_from = 'mmaction2'
+            self.backbone = None
+            self.cls_head = MODELS.build(cls_head)
+            self.train_cfg, self.test_cfg = train_cfg, test_cfg
         # BaseRecognizer takes no init_cfg; set it the way BaseModule would.
         self.init_cfg = copy.deepcopy(init_cfg)
         self.audio_backbone = build_optional(audio_backbone)
@@ -114,32 +134,37 @@ class AVRecognizer(BaseRecognizer):
         self.audio_drop_prob = audio_drop_prob
         self.pretrained = pretrained
 
-        video_dim = int(self.backbone.embed_dims)
-        audio_dim = int(getattr(self.audio_backbone, 'out_dim', 0) or
-                        getattr(self.audio_backbone, 'embed_dims', 0))
-        if not audio_dim:
-            raise ValueError('audio_backbone must expose out_dim (tokens mode)')
-        if getattr(self.audio_backbone, 'out_type', 'tokens') != 'tokens':
-            raise ValueError("AVRecognizer needs the audio encoder in out_type='tokens'")
-        if fusion == 'sum' and audio_dim != video_dim:
+        video_dim = int(self.backbone.embed_dims) if self.backbone is not None else 0
+        audio_dim = 0
+        if self.audio_backbone is not None:
+            audio_dim = int(getattr(self.audio_backbone, 'out_dim', 0) or
+                            getattr(self.audio_backbone, 'embed_dims', 0))
+            if not audio_dim:
+                raise ValueError('audio_backbone must expose out_dim (tokens mode)')
+            if getattr(self.audio_backbone, 'out_type', 'tokens') != 'tokens':
+                raise ValueError("AVRecognizer needs the audio encoder in out_type='tokens'")
+        both = bool(video_dim and audio_dim)
+        if both and fusion == 'sum' and audio_dim != video_dim:
             raise ValueError(f"fusion 'sum' needs equal widths, got video {video_dim}, "
                              f'audio {audio_dim}')
         self.video_dim, self.audio_dim = video_dim, audio_dim
-        self.feat_dim = video_dim + audio_dim if fusion == 'concat' else video_dim
+        self.feat_dim = (video_dim + audio_dim if fusion == 'concat' or not both
+                         else video_dim)
         head_in = getattr(self.cls_head, 'in_channels', self.feat_dim)
         if head_in != self.feat_dim:
             raise ValueError(f'cls_head.in_channels is {head_in} but the {fusion!r} '
                              f'feature has {self.feat_dim} channels')
 
-        self.use_fc_norm = fc_norm
-        eps = getattr(getattr(self.backbone, 'norm', None), 'eps', 1e-6)
-        if fc_norm:
-            # Token-wise norm off, norm after pooling on (see FC_NORM_RULES).
-            self.backbone.norm = nn.Identity()
-            self.fc_norm = nn.LayerNorm(video_dim, eps=eps)
-        self.audio_norm = nn.LayerNorm(audio_dim, eps=eps)
+        # the backbone owns its read-out (fc_norm after pooling, or its token norm)
+        self.use_fc_norm = getattr(self.backbone, 'fc_norm', None) is not None
+        if self.audio_backbone is not None:
+            eps = getattr(getattr(self.backbone, 'fc_norm', None) or
+                          getattr(self.backbone, 'norm', None), 'eps', 1e-6)
+            self.audio_norm = nn.LayerNorm(audio_dim, eps=eps)
+        else:
+            self.audio_norm = None
         rules = list(pretrained_key_rules) if pretrained_key_rules is not None else (
-            list(FC_NORM_RULES if fc_norm else ()) + list(DEFAULT_KEY_RULES))
+            list(FC_NORM_RULES if self.use_fc_norm else ()) + list(DEFAULT_KEY_RULES))
         self.pretrained_key_rules = [tuple(r) for r in rules]
 
     # ------------------------------------------------------------ weights
@@ -210,45 +235,26 @@ class AVRecognizer(BaseRecognizer):
 
     # ------------------------------------------------------------ features
     @staticmethod
-    def _flatten_views(inputs: Dict[str, Tensor]
-                       ) -> Tuple[Tensor, Optional[Tensor], Tensor, int]:
-        """Merges the view axis into the batch.
-
-        Args:
-            inputs: ``imgs`` (N, V, C, T, H, W) or (N, C, T, H, W); ``audio``
-                (N, V, L, F) or (N, L, F); ``audio_valid`` (N,) or (N, V).
+    def _flatten_views(inputs: Union[Dict[str, Tensor], Tensor]
+                       ) -> Tuple[Optional[Tensor], Optional[Tensor], Tensor, int]:
+        """Merges the view axis into the batch (rules: :mod:`..utils.views`).
 
         Returns:
-            imgs (N*V, C, T, H, W), audio (N*V, L, F) or None, valid (N*V,)
-            bool (False everywhere when there is no audio), V.
+            imgs (N*V, C, T, H, W) or None, audio (N*V, L, F) or None, valid
+            (N*V,) bool (False everywhere when there is no audio), V.
         """
-        imgs = inputs['imgs']
-        num_views = 1
-        if imgs.dim() == 6:
-            num_views = imgs.shape[1]
-            imgs = imgs.flatten(0, 1)
-        batch = imgs.shape[0]
-        audio = inputs.get('audio')
-        if audio is not None:
-            audio = merge_views(audio, num_views, sample_dims=2)
-            if audio.shape[0] != batch:
-                raise ValueError(f'audio has {audio.shape[0]} views, video {batch}')
-        valid = inputs.get('audio_valid')
-        if audio is None:
-            valid = torch.zeros(batch, dtype=torch.bool, device=imgs.device)
-        elif valid is None:
-            valid = torch.ones(batch, dtype=torch.bool, device=imgs.device)
-        else:
-            valid = valid.to(imgs.device).bool().reshape(-1)
-            if valid.numel() != batch:
-                valid = valid.repeat_interleave(num_views, 0)
-        return imgs, audio, valid, num_views
+        flat = flatten_views(inputs, mask_dims={})
+        return flat.imgs, flat.audio, flat.audio_valid, flat.num_views
 
     def video_feature(self, imgs: Tensor) -> Tensor:
-        """(B, C, T, H, W) -> (B, Dv) pooled visual feature."""
-        tokens = self.backbone(imgs, None)  # every tubelet: no masking at fine-tuning
-        pooled = tokens.mean(dim=1)
-        return self.fc_norm(pooled) if self.use_fc_norm else pooled
+        """(B, C, T, H, W) -> (B, Dv) visual feature (every tubelet, no masking)."""
+        out = self.backbone(imgs)
+        if out.dim() == 3:  # tokens (B, N, D): a backbone without its own pooling
+            out = out.mean(dim=1)
+        if out.dim() != 2:
+            raise ValueError(f'{type(self.backbone).__name__} returned shape '
+                             f'{tuple(out.shape)}; AVRecognizer needs (B, D) or (B, N, D)')
+        return out
 
     def audio_feature(self, audio: Optional[Tensor], valid: Tensor) -> Tensor:
         """Pooled audio feature, zero for clips without audio.
@@ -270,17 +276,27 @@ class AVRecognizer(BaseRecognizer):
         out = feats.new_zeros((valid.shape[0], feats.shape[1]))
         return out.index_put((valid.nonzero(as_tuple=True)[0], ), feats)
 
-    def fuse(self, video: Tensor, audio: Tensor) -> Tensor:
-        """(B, Dv), (B, Da) -> (B, feat_dim)."""
+    def fuse(self, video: Optional[Tensor], audio: Optional[Tensor]) -> Tensor:
+        """(B, Dv), (B, Da) -> (B, feat_dim); a missing encoder's vector is None."""
+        if video is None or audio is None:
+            return video if audio is None else audio
         if self.fusion == 'concat':
             return torch.cat([video, audio.to(video.dtype)], dim=1)
         return video + audio.to(video.dtype)
 
-    def _features(self, imgs: Tensor, audio: Optional[Tensor], valid: Tensor) -> Tensor:
-        if self.training and self.audio_drop_prob > 0:
-            keep = torch.rand(valid.shape, device=valid.device) >= self.audio_drop_prob
-            valid = valid & keep
-        return self.fuse(self.video_feature(imgs), self.audio_feature(audio, valid))
+    def _features(self, imgs: Optional[Tensor], audio: Optional[Tensor],
+                  valid: Tensor) -> Tensor:
+        video_feat = audio_feat = None
+        if self.backbone is not None:
+            if imgs is None:
+                raise KeyError("inputs has no 'imgs' but the recognizer has a visual backbone")
+            video_feat = self.video_feature(imgs)
+        if self.audio_backbone is not None:
+            if self.training and self.audio_drop_prob > 0:
+                keep = torch.rand(valid.shape, device=valid.device) >= self.audio_drop_prob
+                valid = valid & keep
+            audio_feat = self.audio_feature(audio, valid)
+        return self.fuse(video_feat, audio_feat)
 
     def loss(self, inputs: Dict[str, Tensor], data_samples: List, **kwargs) -> dict:
         """Classification loss; several training views of a clip count as
@@ -297,7 +313,7 @@ class AVRecognizer(BaseRecognizer):
         """Fused features (or logits) of every view.
 
         Args:
-            inputs: data preprocessor output (see :meth:`_flatten_views`).
+            inputs: data preprocessor output (see :func:`..utils.views.flatten_views`).
             stage: 'backbone' -> fused (N*V, feat_dim) features; 'head' ->
                 (N*V, num_classes) logits (only outside test_mode).
             data_samples: unused (MMAction2 signature).
@@ -310,9 +326,10 @@ class AVRecognizer(BaseRecognizer):
         chunk = (self.test_cfg or {}).get('max_testing_views') if test_mode else None
         if chunk:
             feats = torch.cat([
-                self._features(imgs[i:i + chunk], None if audio is None else
-                               audio[i:i + chunk], valid[i:i + chunk])
-                for i in range(0, imgs.shape[0], chunk)])
+                self._features(None if imgs is None else imgs[i:i + chunk],
+                               None if audio is None else audio[i:i + chunk],
+                               valid[i:i + chunk])
+                for i in range(0, valid.shape[0], chunk)])
         else:
             feats = self._features(imgs, audio, valid)
         if stage == 'head' and not test_mode:
