@@ -1,1 +1,2 @@
 from .pixel_reconstruction_head import PixelReconstructionHead  # noqa: F401
+from .spectrogram_reconstruction_head import SpectrogramReconstructionHead  # noqa: F401

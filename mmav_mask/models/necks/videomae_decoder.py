@@ -55,6 +55,18 @@ class VideoMAEDecoder(BaseModule):
         self.head = nn.Linear(embed_dims, self.out_channels)
         xavier_init_linear_(self)
 
+    def forward_features(self, x: Tensor, attn_mask: Optional[Tensor] = None) -> Tensor:
+        """Blocks and final norm without the head: (B, N, D) -> (B, N, D).
+
+        ``attn_mask``: optional bool (B, N) key mask, True = attend.
+        """
+        for blk in self.blocks:
+            if self.with_cp and self.training and x.requires_grad:
+                x = cp.checkpoint(blk, x, attn_mask, use_reentrant=False)
+            else:
+                x = blk(x, attn_mask)
+        return self.norm(x)
+
     def forward(self, x: Tensor, num_masked: int = 0) -> Tensor:
         """Decodes the sequence.
 
@@ -65,14 +77,10 @@ class VideoMAEDecoder(BaseModule):
         Returns:
             (B, num_masked or N_all, in_channels * tubelet_size * patch_size**2).
         """
-        for blk in self.blocks:
-            if self.with_cp and self.training and x.requires_grad:
-                x = cp.checkpoint(blk, x, use_reentrant=False)
-            else:
-                x = blk(x)
+        x = self.forward_features(x)
         if num_masked > 0:
             x = x[:, -num_masked:]  # only the mask tokens' outputs are predictions
-        return self.head(self.norm(x))
+        return self.head(x)
 
 
 __all__ = ['VideoMAEDecoder']
