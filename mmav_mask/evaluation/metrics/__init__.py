@@ -1,1 +1,2 @@
 from .reconstruction_metric import ReconstructionMetric  # noqa: F401
+from .av_reconstruction_metric import AVReconstructionMetric  # noqa: F401
