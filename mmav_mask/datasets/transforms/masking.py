@@ -1,12 +1,52 @@
-"""Mask generators made in the data pipeline (True = masked)."""
+"""Mask generators made in the data pipeline (True = masked).
+
+Where the random numbers come from (per sample, first rule that applies):
+
+1. ``results['sample_idx']`` is a :class:`~mmav_mask.datasets.samplers.SampleKey`
+   (the dataloader uses ``KeyedSampler``): a generator seeded from (seed, epoch,
+   index, mask key), seed = the generator's ``seed`` argument or else the
+   sampler's (the runner's ``randomness.seed``). Validation/test samplers never
+   change epoch, so evaluation masks depend only on (seed, index): the same in
+   every round and for any number of processes or workers. Training masks
+   change every epoch and can be recomputed for any (epoch, index) without
+   replaying earlier batches.
+2. A ``seed`` argument with a plain index: (seed, 0, index, mask key), i.e. a
+   fixed mask per sample (meant for evaluation pipelines).
+3. Otherwise numpy's global generator (seeded per worker by mmengine).
+"""
 from __future__ import annotations
 
+import zlib
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmaction.registry import TRANSFORMS
+
+from ..samplers import SampleKey  # noqa: F401  (registers KeyedSampler with the transforms)
+
+
+def sample_rng(results: Dict, seed: Optional[int], key: str) -> Optional[np.random.Generator]:
+    """Per-sample generator keyed on (seed, epoch, index, key), or None for the
+    global generator (see the module docstring for the rules).
+
+    Args:
+        results: the sample; its ``sample_idx`` may carry ``seed``/``epoch``.
+        seed: explicit seed (overrides the sampler's) or None.
+        key: the results key the mask is written to, so two masks of one
+            sample (video, audio) are independent.
+    """
+    index = results.get('sample_idx')
+    if index is None:
+        return None
+    if seed is None:
+        seed = getattr(index, 'seed', None)
+        if seed is None:
+            return None
+    epoch = int(getattr(index, 'epoch', 0))
+    words = [int(seed) & 0xFFFFFFFF, epoch, int(index), zlib.crc32(key.encode())]
+    return np.random.default_rng(np.random.SeedSequence(words))
 
 
 def _video_size(results: Dict) -> Tuple[int, int, int]:
@@ -44,12 +84,16 @@ class TubeMaskGenerator(BaseTransform):
         patch_size: spatial patch size. Defaults to 16.
         tubelet_size: frames per tubelet. Defaults to 2.
         key: results key to write. Defaults to ``'mask'``.
+        seed: fixed seed of the per-sample generator (module docstring);
+            None uses the ``KeyedSampler``'s seed, or numpy's global generator
+            when the dataloader has another sampler.
     """
 
     def __init__(self, mask_ratio: float = 0.9,
                  input_size: Optional[Sequence[int]] = None, patch_size: int = 16,
-                 tubelet_size: int = 2, key: str = 'mask') -> None:
+                 tubelet_size: int = 2, key: str = 'mask', seed: Optional[int] = None) -> None:
         _check_ratio(mask_ratio)
+        self.seed = seed
         self.mask_ratio = mask_ratio
         self.input_size = tuple(input_size) if input_size is not None else None
         self.patch_size = patch_size
@@ -70,15 +114,16 @@ class TubeMaskGenerator(BaseTransform):
         tg, hg, wg = self._grid(self.input_size or _video_size(results))
         num_patches = hg * wg
         num_masked = int(self.mask_ratio * num_patches)
+        rng = sample_rng(results, self.seed, self.key) or np.random
         flat = np.zeros(num_patches, dtype=bool)
-        flat[np.random.permutation(num_patches)[:num_masked]] = True
+        flat[rng.permutation(num_patches)[:num_masked]] = True
         results[self.key] = np.broadcast_to(flat.reshape(1, hg, wg), (tg, hg, wg)).copy()
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(mask_ratio={self.mask_ratio}, '
                 f'input_size={self.input_size}, patch_size={self.patch_size}, '
-                f'tubelet_size={self.tubelet_size}, key={self.key!r})')
+                f'tubelet_size={self.tubelet_size}, key={self.key!r}, seed={self.seed})')
 
 
 @TRANSFORMS.register_module()
@@ -100,14 +145,16 @@ class RandomMaskGenerator(BaseTransform):
         source_key: results key to derive the grid from.
         patch_size: patch size per derived dim.
         key: results key to write.
+        seed: as in :class:`TubeMaskGenerator`.
     """
 
     def __init__(self, mask_ratio: float = 0.5,
                  input_size: Optional[Union[int, Sequence[int]]] = None,
                  source_key: str = 'audio_feature',
                  patch_size: Union[int, Sequence[int]] = (16, 16),
-                 key: str = 'audio_mask') -> None:
+                 key: str = 'audio_mask', seed: Optional[int] = None) -> None:
         _check_ratio(mask_ratio)
+        self.seed = seed
         self.mask_ratio = mask_ratio
         if isinstance(input_size, int):
             input_size = (input_size, )
@@ -134,12 +181,13 @@ class RandomMaskGenerator(BaseTransform):
         num_tokens = int(np.prod(grid))
         if num_tokens == 0:
             raise ValueError(f'empty token grid {grid} for RandomMaskGenerator')
+        rng = sample_rng(results, self.seed, self.key) or np.random
         flat = np.zeros(num_tokens, dtype=bool)
-        flat[np.random.permutation(num_tokens)[:int(self.mask_ratio * num_tokens)]] = True
+        flat[rng.permutation(num_tokens)[:int(self.mask_ratio * num_tokens)]] = True
         results[self.key] = flat.reshape(grid)
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(mask_ratio={self.mask_ratio}, '
                 f'input_size={self.input_size}, source_key={self.source_key!r}, '
-                f'patch_size={self.patch_size}, key={self.key!r})')
+                f'patch_size={self.patch_size}, key={self.key!r}, seed={self.seed})')
