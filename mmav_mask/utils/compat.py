@@ -7,17 +7,21 @@ a. The PyPI mmaction2 1.2.0 wheel lacks ``mmaction/models/localizers/drn``
    ``DRN`` that raises on use is inserted only when the package is missing.
 b. ``mmaction.models.multimodal`` needs ``importlib-metadata`` (a pinned
    requirement); a clear error is raised when it is absent.
-c. mmengine's local checkpoint loader and writer are routed through
-   :mod:`mmav_mask.utils.checkpoint` (weights-only loading with a trust policy
-   for our own files, atomic writes). Nothing sets weights_only off globally.
-   ``CheckpointHook`` removes the checkpoint that falls out of
-   ``max_keep_ckpts`` only after the new one and the ``last_checkpoint``
-   pointer (written atomically) are on disk (upstream removes it first, so a
-   kill during the save could leave the pointer naming a deleted file), and
-   ``find_latest_checkpoint`` falls back to the newest complete checkpoint.
-d. CPU-only distributed runs: mmengine calls ``torch.cuda.set_device`` and
-   wraps DDP with ``device_ids=[LOCAL_RANK]`` unconditionally; without CUDA we
-   skip the former, use gloo instead of nccl and pass ``device_ids=None``.
+c. torch >= 2.6 refuses mmengine's runner checkpoints with weights_only=True
+   and mmengine loads URLs with weights_only=False. The safe loaders of
+   :mod:`mmav_mask.utils.checkpoint` (weights-only with a scoped allowlist)
+   are registered for every scheme through mmengine's public
+   ``CheckpointLoader.register_scheme(..., force=True)``: no private
+   attribute is touched and nothing sets weights_only off.
+d. CPU-only distributed runs, only on a machine without CUDA (nothing is
+   patched where CUDA is present): mmengine calls ``torch.cuda.set_device``
+   and wraps DDP with ``device_ids=[LOCAL_RANK]`` unconditionally. These two
+   remain patches (mmengine offers no hook for either): ``init_dist`` skips
+   ``set_device`` and uses gloo instead of nccl, and
+   ``MMDistributedDataParallel`` gets ``device_ids=None``.
+
+Atomic checkpoint writes are not a patch: configs name the registered
+``AtomicCheckpointHook`` (:mod:`mmav_mask.engine.hooks`).
 """
 from __future__ import annotations
 
@@ -62,77 +66,6 @@ def _check_importlib_metadata() -> None:
                           'package: pip install importlib-metadata')
 
 
-def _route_checkpoints() -> None:
-    from mmengine.runner import checkpoint as ckpt_mod
-    from mmengine.runner import runner as runner_mod
-
-    from .checkpoint import (find_latest_checkpoint, load_checkpoint_file,
-                             save_trusted_checkpoint)
-
-    def load_from_local(filename, map_location):
-        return load_checkpoint_file(filename, map_location)
-
-    load_from_local.__name__ = 'load_from_local'  # mmengine logs name[10:]
-    ckpt_mod.CheckpointLoader._schemes[''] = load_from_local
-    ckpt_mod.load_from_local = load_from_local
-
-    original_save = ckpt_mod.save_checkpoint
-
-    @functools.wraps(original_save)
-    def save_checkpoint(checkpoint, filename, file_client_args=None, backend_args=None):
-        remote = '://' in str(filename) or file_client_args or backend_args
-        if remote:
-            return original_save(checkpoint, filename, file_client_args, backend_args)
-        save_trusted_checkpoint(checkpoint, str(filename))
-
-    ckpt_mod.save_checkpoint = save_checkpoint
-    runner_mod.save_checkpoint = save_checkpoint
-    ckpt_mod.find_latest_checkpoint = find_latest_checkpoint
-    runner_mod.find_latest_checkpoint = find_latest_checkpoint
-    _safe_checkpoint_rotation()
-
-
-def _safe_checkpoint_rotation() -> None:
-    import os.path as osp
-
-    from mmengine.dist import is_main_process
-    from mmengine.hooks import checkpoint_hook as hook_mod
-
-    from .checkpoint import TRUST_SUFFIX, atomic_write_text
-
-    def _save_checkpoint_with_step(self, runner, step, meta):
-        outdated = []
-        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids
-                                            and self.keep_ckpt_ids[-1] == step):
-            if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
-                outdated.append(self.keep_ckpt_ids.popleft())
-            self.keep_ckpt_ids.append(step)
-            runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
-
-        ckpt_filename = self.filename_tmpl.format(step)
-        self.last_ckpt = self.file_backend.join_path(self.out_dir, ckpt_filename)
-        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
-        runner.save_checkpoint(
-            self.out_dir, ckpt_filename, self.file_client_args,
-            save_optimizer=self.save_optimizer,
-            save_param_scheduler=self.save_param_scheduler, meta=meta,
-            by_epoch=self.by_epoch, backend_args=self.backend_args, **self.args)
-        if not is_main_process():
-            return
-        atomic_write_text(osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)
-        for old_step in outdated:  # only now that the new one is complete
-            old = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(old_step))
-            if self.file_backend.isfile(old):
-                self.file_backend.remove(old)
-                if self.file_backend.isfile(old + TRUST_SUFFIX):
-                    self.file_backend.remove(old + TRUST_SUFFIX)
-            elif self.file_backend.isdir(old):  # deepspeed-style directories
-                self.file_backend.rmtree(old)
-
-    _save_checkpoint_with_step.upstream = hook_mod.CheckpointHook._save_checkpoint_with_step
-    hook_mod.CheckpointHook._save_checkpoint_with_step = _save_checkpoint_with_step
-
-
 def _cpu_distributed() -> None:
     from mmengine.dist import utils as dist_utils
     from mmengine.model.wrappers import distributed as ddp_mod
@@ -140,8 +73,6 @@ def _cpu_distributed() -> None:
     def cpu_safe(init_fn):
         @functools.wraps(init_fn)
         def wrapper(backend, *args, **kwargs):
-            if torch.cuda.is_available():
-                return init_fn(backend, *args, **kwargs)
             set_device = torch.cuda.set_device
             torch.cuda.set_device = lambda *a, **k: None
             try:
@@ -157,8 +88,7 @@ def _cpu_distributed() -> None:
 
     @functools.wraps(original_init)
     def ddp_init(self, module, detect_anomalous_params=False, **kwargs):
-        if not torch.cuda.is_available():
-            kwargs['device_ids'] = None
+        kwargs['device_ids'] = None
         original_init(self, module, detect_anomalous_params=detect_anomalous_params, **kwargs)
 
     ddp_mod.MMDistributedDataParallel.__init__ = ddp_init
@@ -171,6 +101,8 @@ def apply() -> None:
         return
     _provide_missing_drn()
     _check_importlib_metadata()
-    _route_checkpoints()
-    _cpu_distributed()
+    from .checkpoint import register_safe_loaders
+    register_safe_loaders()
+    if not torch.cuda.is_available():
+        _cpu_distributed()
     _APPLIED = True

@@ -2,10 +2,9 @@
 through writing one file, so the parent can SIGKILL it mid-write.
 
 ``run_and_hang`` is called in a forked child of the test process (no second
-import of torch/mmaction). ``target``: 'iter_4.pth' (the checkpoint),
-'iter_4.pth.mmav-trust' (its trust sidecar) or 'last_checkpoint' (the
-pointer). ``upstream`` undoes mmav_mask's checkpoint patches (control:
-mmengine's own writer and rotation).
+import of torch/mmaction). ``target``: 'iter_4.pth' (the checkpoint) or
+'last_checkpoint' (the pointer). The run uses ``AtomicCheckpointHook``;
+``upstream`` uses mmengine's own ``CheckpointHook`` instead (control).
 """
 import builtins
 import os
@@ -14,25 +13,16 @@ import time
 
 
 def run_and_hang(work_dir: str, target: str, ready: str, upstream: bool = False) -> None:
-    from mmengine.hooks import checkpoint_hook as hook_mod
     from mmengine.runner import Runner
-    from mmengine.runner import checkpoint as ckpt_mod
-    from mmengine.runner import runner as runner_mod
 
     from _toy import toy_runner_cfg
-
-    if upstream:
-        ckpt_mod.save_checkpoint = runner_mod.save_checkpoint = \
-            ckpt_mod.save_checkpoint.__wrapped__
-        hook_mod.CheckpointHook._save_checkpoint_with_step = \
-            hook_mod.CheckpointHook._save_checkpoint_with_step.upstream
 
     real_open, real_fdopen = builtins.open, os.fdopen
 
     def is_target(path):
         name = osp.basename(str(path))
         if target.endswith('.pth'):  # the checkpoint, maybe through a temp name
-            return target in name and '.mmav-trust' not in name
+            return target in name
         return target in name
 
     class HangingWriter:
@@ -70,4 +60,7 @@ def run_and_hang(work_dir: str, target: str, ready: str, upstream: bool = False)
 
     builtins.open = hanging_open
     os.fdopen = hanging_fdopen
-    Runner(**toy_runner_cfg(work_dir, 6, ckpt_interval=2, max_keep_ckpts=1)).train()
+    cfg = toy_runner_cfg(work_dir, 6, ckpt_interval=2, max_keep_ckpts=1)
+    cfg['default_hooks']['checkpoint']['type'] = \
+        'CheckpointHook' if upstream else 'AtomicCheckpointHook'
+    Runner(**cfg).train()

@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Mapping, NamedTuple, Optional
 from mmengine.logging import print_log
 from torch import Tensor, nn
 
-from mmav_mask.utils import load_external_weights
+from mmav_mask.utils import safe_load as load_external_weights
 
 # Official prefix -> ours, longest match first.
 _PREFIX_MAP = (
