@@ -1,9 +1,5 @@
-"""Training-engine pieces: hooks for exact resume and non-finite losses, optimizer
-constructors and the runner that makes machine-dependent choices at run time."""
+"""Training-engine pieces: hooks for exact resume and non-finite losses."""
 from .hooks import (AtomicCheckpointHook, ExactResumeHook, NonFiniteLossError,
                     NonFiniteLossHook)
-from .optimizers import LayerDecayOptimWrapperConstructor
-from .runner import MMAVRunner
 
-__all__ = ['AtomicCheckpointHook', 'ExactResumeHook', 'NonFiniteLossError', 'NonFiniteLossHook',
-           'LayerDecayOptimWrapperConstructor', 'MMAVRunner']
+__all__ = ['AtomicCheckpointHook', 'ExactResumeHook', 'NonFiniteLossError', 'NonFiniteLossHook']
