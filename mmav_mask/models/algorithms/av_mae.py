@@ -77,8 +77,12 @@ class AVMAE(BaseModel):
             neck.setdefault('audio_dim', vit_a.embed_dims)
             neck.setdefault('video_geometry', geometry)
             neck.setdefault('audio_patch_size', vit_a.patch_size)
+            neck.setdefault('objective', objective)
         self.neck = build_optional(neck)
         enc, dec = self.backbone.fusion, self.neck.fusion
+        if self.neck.objective != objective:
+            raise ValueError(f'neck objective {self.neck.objective!r} differs from the '
+                             f'model objective {objective!r}; set it once, on the model.')
         if enc == 'separate' and dec == 'separate':
             raise ValueError(
                 "encoder 'separate' with decoder 'separate' is two uncoupled masked "
@@ -165,7 +169,7 @@ class AVMAE(BaseModel):
             (B, Na_mask, p*p), masked tokens in ascending raster order.
         """
         v, a = self.backbone(imgs, mask, audio, audio_mask, audio_valid)
-        return self.neck(v, mask, a, audio_mask, audio_valid, self.objective)
+        return self.neck(v, mask, a, audio_mask, audio_valid)
 
     @staticmethod
     def _weighted_mse(head, pred: Tensor, x: Tensor, mask: Tensor,

@@ -45,7 +45,10 @@ class SpectrogramReconstructionHead(PixelReconstructionHead):
         return imgs.float()
 
     def as_clip(self, audio: Tensor) -> Tensor:
-        """(B, L, F) or (B, 1, L, F) -> (B, 1, 1, L', F') cropped to whole patches."""
+        """(B, L, F) or (B, 1, L, F) -> (B, 1, 1, L', F') cropped to whole patches
+        (a 5-D clip passes through: the parent's methods call the overrides)."""
+        if audio.dim() == 5:
+            return audio
         if audio.dim() == 4:
             audio = audio[:, 0]
         if audio.dim() != 3:

@@ -57,6 +57,8 @@ class AVMAEDecoder(BaseModule):
         video_geometry: ``patch_size``, ``tubelet_size``, ``in_channels`` of
             the video tokens.
         audio_patch_size: spectrogram patch side.
+        objective: one of ``OBJECTIVES`` (which sequences are built; the
+            modality embeddings exist only where a sequence mixes modalities).
         init_cfg: mmengine init config.
     """
 
@@ -64,11 +66,14 @@ class AVMAEDecoder(BaseModule):
                  decoder: dict = dict(type='VideoMAEDecoder', embed_dims=384, depth=4,
                                       num_heads=6),
                  video_geometry: Optional[dict] = None, audio_patch_size: int = 16,
-                 init_cfg: Optional[dict] = None) -> None:
+                 objective: str = 'joint', init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if fusion not in DECODER_FUSIONS:
             raise ValueError(f'decoder fusion must be one of {DECODER_FUSIONS}, got {fusion!r}')
+        if objective not in OBJECTIVES:
+            raise ValueError(f'objective must be one of {OBJECTIVES}, got {objective!r}')
         self.fusion = fusion
+        self.objective = objective
         video_geometry = dict(video_geometry or dict(patch_size=16, tubelet_size=2,
                                                      in_channels=3))
         self.video_decoder = MODELS.build({**copy.deepcopy(decoder), **video_geometry})
@@ -86,9 +91,12 @@ class AVMAEDecoder(BaseModule):
         nn.init.xavier_uniform_(self.audio_proj.weight)
         self.video_mask_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.audio_mask_token = nn.Parameter(torch.zeros(1, 1, dim))
-        self.modality_embed = nn.Parameter(torch.zeros(2, dim))
-        for p in (self.video_mask_token, self.audio_mask_token, self.modality_embed):
+        for p in (self.video_mask_token, self.audio_mask_token):
             nn.init.trunc_normal_(p, std=0.02, a=-0.02, b=0.02)  # VideoMAE's mask token init
+        self.modality_embed = None
+        if fusion == 'early' or objective != 'joint':
+            self.modality_embed = nn.Parameter(torch.zeros(2, dim))
+            nn.init.trunc_normal_(self.modality_embed, std=0.02, a=-0.02, b=0.02)
 
     # --------------------------------------------------------------- sequences
     def _parts(self, tokens: Tensor, mask: Tensor, modality: int
@@ -122,8 +130,7 @@ class AVMAEDecoder(BaseModule):
 
     def forward(self, video: Optional[Tensor], video_mask: Optional[Tensor],
                 audio: Optional[Tensor], audio_mask: Optional[Tensor],
-                audio_valid: Optional[Tensor] = None,
-                objective: str = 'joint') -> Dict[str, Tensor]:
+                audio_valid: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """Decodes the masked tokens of the objective's target modalities.
 
         Args:
@@ -132,15 +139,13 @@ class AVMAEDecoder(BaseModule):
             audio: (B, Na_vis, Da) encoded visible audio tokens, or None.
             audio_mask: (B, Tg, Fg) bool.
             audio_valid: (B,) bool or None.
-            objective: one of ``OBJECTIVES``.
 
         Returns:
             dict with ``video`` (B, Nv_mask, C*t*p*p) and/or ``audio``
             (B, Na_mask, p_a*p_a) predictions of the masked tokens, in ascending
             raster order.
         """
-        if objective not in OBJECTIVES:
-            raise ValueError(f'objective must be one of {OBJECTIVES}, got {objective!r}')
+        objective = self.objective
         out: Dict[str, Tensor] = {}
         ev = mv = ea = ma = None
         if video is not None:
