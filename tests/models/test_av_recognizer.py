@@ -1,8 +1,6 @@
 """AVRecognizer: fusion of both encoders, clips without audio, multi-view
 averaging, initialisation from a real AVMaskEnhancer pretraining checkpoint and
 agreement with MMAction2's VisionTransformer on the converted weights."""
-import argparse
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -12,7 +10,6 @@ from mmaction.structures import ActionDataSample
 from mmengine.registry import DefaultScope
 
 import mmav_mask  # noqa: F401
-from mmav_mask.utils import UntrustedCheckpointError, save_trusted_checkpoint
 from mmav_mask.utils.convert import convert_checkpoint
 
 D, DA, NUM_CLASSES = 24, 16, 5
@@ -119,8 +116,8 @@ def test_silent_batch_keeps_batchnorm_stats_and_ddp_graph():
     assert int(model.audio_backbone.bn1.num_batches_tracked) == 0
 
 
-def _pretrained_avmask(tmp_path, trusted=True):
-    """A real (tiny) AVMaskEnhancer, saved the way our runner saves it."""
+def _pretrained_avmask(tmp_path):
+    """A real (tiny) AVMaskEnhancer checkpoint (state_dict + meta, as the runner saves)."""
     torch.manual_seed(3)
     avmask = MODELS.build(dict(
         type='AVMaskEnhancer', backbone=BACKBONE,
@@ -130,13 +127,9 @@ def _pretrained_avmask(tmp_path, trusted=True):
     with torch.no_grad():  # make every tensor distinct from a fresh init
         for p in avmask.parameters():
             p.add_(torch.randn_like(p) * 0.1)
-    ckpt = dict(state_dict=avmask.state_dict(),
-                meta=dict(epoch=1, cfg=argparse.Namespace(lr=1.0)))  # pickled object
+    ckpt = dict(state_dict=avmask.state_dict(), meta=dict(epoch=1, iter=10))
     path = str(tmp_path / 'epoch_1.pth')
-    if trusted:
-        save_trusted_checkpoint(ckpt, path)
-    else:
-        torch.save(ckpt, path)
+    torch.save(ckpt, path)
     return avmask, path
 
 
@@ -153,7 +146,7 @@ def test_init_from_pretraining_checkpoint_matches_mmaction(tmp_path):
         if key.startswith(('backbone.', 'audio_backbone.')) and key != 'backbone.norm.weight' \
                 and key != 'backbone.norm.bias':
             assert torch.equal(own[key], src[key]), key
-    assert torch.equal(own['fc_norm.weight'], src['backbone.norm.weight'])
+    assert torch.equal(own['backbone.fc_norm.weight'], src['backbone.norm.weight'])
 
     # The visual feature equals MMAction2's VisionTransformer (mean pooling +
     # fc_norm) loaded with the converter's output of the same checkpoint.
@@ -169,16 +162,12 @@ def test_init_from_pretraining_checkpoint_matches_mmaction(tmp_path):
         torch.testing.assert_close(model.video_feature(x), vit(x), atol=2e-5, rtol=1e-4)
 
 
-def test_init_weights_loads_and_untrusted_file_is_refused(tmp_path):
+def test_init_weights_loads(tmp_path):
     avmask, path = _pretrained_avmask(tmp_path)
     model = _recognizer('sum', pretrained=path)
     model.init_weights()
     assert torch.equal(model.backbone.blocks[1].attn.q_bias,
                        avmask.backbone.blocks[1].attn.q_bias)
-    (tmp_path / 'other').mkdir()
-    _, foreign = _pretrained_avmask(tmp_path / 'other', trusted=False)
-    with pytest.raises(UntrustedCheckpointError):
-        _recognizer('sum').load_pretrained(foreign)
 
 
 def test_config_errors():
@@ -192,3 +181,82 @@ def test_config_errors():
             type='AVRecognizer', backbone=BACKBONE, audio_backbone=AUDIO, fusion='sum',
             cls_head=dict(type='TimeSformerHead', num_classes=3, in_channels=D),
             data_preprocessor=dict(type='ActionDataPreprocessor')))
+
+
+def _train_and_predict(model, inputs, n=2):
+    model.train()
+    losses = model(inputs, _samples(n), mode='loss')
+    assert torch.isfinite(losses['loss_cls'])
+    losses['loss_cls'].backward()
+    model.eval()
+    with torch.no_grad():
+        return model(inputs, _samples(n), mode='predict')
+
+
+def test_stock_mmaction_vision_transformer_backbone():
+    """MMAction2's VisionTransformer (forward(x) -> (B, D)) as the visual
+    encoder: before, AVRecognizer called backbone(imgs, None) -> TypeError."""
+    torch.manual_seed(0)
+    vit = dict(type='VisionTransformer', img_size=32, patch_size=16, embed_dims=D, depth=2,
+               num_heads=2, num_frames=4, use_mean_pooling=True, init_cfg=None)
+    model = MODELS.build(dict(
+        type='AVRecognizer', backbone=vit, audio_backbone=AUDIO,
+        cls_head=dict(type='TimeSformerHead', num_classes=NUM_CLASSES, in_channels=D + DA,
+                      average_clips='prob')))
+    preds = _train_and_predict(model, _inputs())
+    assert preds[0].pred_score.shape == (NUM_CLASSES, )
+    assert model.backbone.blocks[0].attn.qkv.weight.grad.abs().sum() > 0
+    # the feature is exactly MMAction2's backbone output next to the audio vector
+    x = _inputs()
+    with torch.no_grad():
+        feats = model(x, mode='tensor')
+        torch.testing.assert_close(feats[:, :D], model.backbone(x['imgs'].flatten(0, 1)))
+
+
+def test_video_only_with_mmaction_preprocessor_and_audio_only():
+    torch.manual_seed(0)
+    # video only: no audio encoder; MMAction2's ActionDataPreprocessor gives a tensor
+    video_only = MODELS.build(dict(
+        type='AVRecognizer', backbone=BACKBONE,
+        cls_head=dict(type='TimeSformerHead', num_classes=NUM_CLASSES, in_channels=D,
+                      average_clips='prob'),
+        data_preprocessor=dict(type='ActionDataPreprocessor')))
+    assert video_only.audio_backbone is None and video_only.feat_dim == D
+    assert _train_and_predict(video_only, _inputs()['imgs'])[0].pred_score.shape == (5, )
+    with torch.no_grad():
+        feats = video_only(_inputs()['imgs'], mode='tensor')
+        torch.testing.assert_close(feats, video_only.backbone(
+            _inputs()['imgs'].flatten(0, 1)))
+    # audio only: no visual encoder, views come from the audio
+    audio_only = MODELS.build(dict(
+        type='AVRecognizer', backbone=None, audio_backbone=AUDIO,
+        cls_head=dict(type='TimeSformerHead', num_classes=NUM_CLASSES, in_channels=DA,
+                      average_clips='prob')))
+    inputs = _inputs()
+    del inputs['imgs']
+    preds = _train_and_predict(audio_only, inputs)
+    assert preds[0].pred_score.shape == (NUM_CLASSES, )
+    assert audio_only.audio_backbone.proj.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('variant', ['video', 'audio', 'av'])
+def test_every_variant_loads_the_pretraining_checkpoint_the_same_way(tmp_path, variant):
+    avmask, path = _pretrained_avmask(tmp_path)
+    widths = dict(video=D, audio=D, av=2 * D)[variant]
+    model = MODELS.build(dict(
+        type='AVRecognizer', backbone=None if variant == 'audio' else BACKBONE,
+        audio_backbone=None if variant == 'video' else dict(AUDIO, out_dim=D),
+        cls_head=dict(type='TimeSformerHead', num_classes=NUM_CLASSES, in_channels=widths),
+        pretrained=path))
+    model.init_weights()
+    own, src = model.state_dict(), avmask.state_dict()
+    encoders = [p for p, on in (('backbone.', variant != 'audio'),
+                                ('audio_backbone.', variant != 'video')) if on]
+    checked = 0
+    for key, value in src.items():
+        if key.startswith(tuple(encoders)):
+            target = key.replace('backbone.norm.', 'backbone.fc_norm.') \
+                if key.startswith('backbone.norm.') else key
+            assert torch.equal(own[target], value), key
+            checked += 1
+    assert checked > 10
