@@ -12,6 +12,7 @@ from mmengine.logging import print_log
 from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
 from .audio_io import AudioUnavailable
+from .isolated_decode import check_decord_files, decord_check, remember, run_isolated
 from .media_probe import probe_feature, probe_sidecar, probe_video
 from .transforms.loading_audio import AUDIO_SOURCES, MISSING_AUDIO_POLICIES
 
@@ -64,6 +65,15 @@ class AVVideoDataset(BaseActionDataset):
     ``probe_workers`` threads) when ``probe_files`` is True; the default
     (None) probes only when the policies need it (``missing_audio`` 'skip' or
     'error', or ``bad_video='skip'``).
+
+    No file can crash the process: the probe runs in forked children (a
+    decoder segfault marks that file unreadable and the next child goes on),
+    and it opens each video the way the pipeline's ``DecordInit`` /
+    ``SafeDecordInit`` will. With MMAction2's ``DecordInit`` (which hands
+    decord the file from memory and segfaults on e.g. a truncated AVI), a
+    file that was not probed is opened once per process in a forked child
+    before the pipeline runs (about 40 ms per file); ``SafeDecordInit`` does
+    its own check and opens by path.
 
     Each sample's info gets ``filename``, ``label``, ``audio_source``,
     ``audio_path`` (None for 'track') and ``missing_audio``, which
@@ -177,19 +187,53 @@ class AVVideoDataset(BaseActionDataset):
         return data_list
 
     # ---------------------------------------------------------------- probing
-    def _probe_one(self, info: dict):
+    def _decord_mode(self) -> Optional[str]:
+        """How the pipeline's decord reader opens files: ``'bytes'`` for
+        MMAction2's ``DecordInit`` (from memory), ``'path'`` for
+        ``SafeDecordInit``, None for other readers or non-disk backends."""
+        from mmaction.datasets.transforms import DecordInit
+        from .transforms.loading_video import SafeDecordInit
+        for t in getattr(self.pipeline, 'transforms', []):
+            if isinstance(t, SafeDecordInit):
+                return 'path' if t.opens_by_path else None
+            if isinstance(t, DecordInit):
+                return 'bytes' if t.io_backend == 'disk' else None
+        return None
+
+    def _probe_one(self, info: dict, decord_mode: Optional[str] = None):
+        """Runs in a forked child (see :meth:`_probe_and_filter`)."""
         check_track = self.audio_source == 'track'
         video_error, audio_error = probe_video(info['filename'], check_audio_track=check_track)
+        if video_error is None and decord_mode is not None:
+            try:
+                decord_check(info['filename'], decord_mode)
+            except Exception as e:  # noqa: BLE001 - decord's errors are plain RuntimeErrors
+                video_error = f'decord cannot read it ({type(e).__name__}: {e})'
         if video_error is None and not check_track:
             probe = probe_sidecar if self.audio_source == 'sidecar' else probe_feature
             audio_error = probe(info['audio_path'])
         return video_error, audio_error
 
     def _probe_and_filter(self, data_list: List[dict]) -> List[dict]:
-        with ThreadPoolExecutor(self.probe_workers) as pool:
-            results = list(pool.map(self._probe_one, data_list))
+        decord_mode = self._decord_mode()
+        n = self.probe_workers
+        chunks = [data_list[i::n] for i in range(n)]
+
+        def probe_chunk(chunk):
+            # a crash (decoder segfault) or hang fails only the file it happened on
+            return run_isolated(lambda info: self._probe_one(info, decord_mode), chunk)
+
+        with ThreadPoolExecutor(n) as pool:
+            chunk_results = list(pool.map(probe_chunk, chunks))
+        results: List = [None] * len(data_list)
+        for i, chunk_result in enumerate(chunk_results):
+            for j, (ok, value) in enumerate(chunk_result):
+                results[i + j * n] = tuple(value) if ok else (str(value), None)
         kept, bad_videos, no_audio = [], [], []
         for info, (video_error, audio_error) in zip(data_list, results):
+            if decord_mode is not None:
+                # workers forked later inherit this: no second check of the file
+                remember(info['filename'], decord_mode, video_error)
             if video_error is not None:
                 if self.bad_video == 'error':
                     raise VideoReadError(f"{info['filename']}: {video_error} "
@@ -233,6 +277,13 @@ class AVVideoDataset(BaseActionDataset):
     def prepare_data(self, idx: int):
         """Run the pipeline; failures name the file (or skip it by policy)."""
         try:
+            if self._decord_mode() == 'bytes':
+                # DecordInit would hand decord the file from memory, which can
+                # segfault: open it once in a forked child first (cached)
+                filename = self.get_data_info(idx)['filename']
+                error = check_decord_files([filename], 'bytes', decode=False)[0]
+                if error is not None:
+                    raise VideoReadError(f'{filename}: decord cannot open it: {error}')
             return super().prepare_data(idx)
         except AudioUnavailable:
             raise  # already names the file; missing_audio='error' asked for it

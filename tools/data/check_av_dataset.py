@@ -9,7 +9,9 @@ same result. One line per clip::
     ERROR  data/demo/videos/DiscBeat/broken.mp4  VideoReadError: ...
 
 then a summary; the exit status is 1 when any clip failed (2 when the
-dataset itself cannot be built, e.g. a malformed list).
+dataset itself cannot be built, e.g. a malformed list). Each clip is loaded in
+a forked child process, so a decoder that crashes (segfault) or hangs on one
+file yields an ``ERROR`` line for that file and the check goes on.
 
 Examples:
     python tools/data/check_av_dataset.py configs/avmask_demo_tiny.py --split val
@@ -332,6 +334,36 @@ def _video_problem(filename: str) -> Optional[str]:
         return f'{type(e).__name__}: {e}'
 
 
+def check_clip(dataset, idx: int, policy: Optional[str], dump: Optional[str],
+               verbose: bool = False) -> Dict:
+    """Load sample ``idx`` (in the checker's child process).
+
+    Returns:
+        ``dict(ok=True, facts=...)`` (facts as :func:`summarise`, JSON types)
+        or ``dict(ok=False, reason=...)``.
+    """
+    filename = dataset.get_data_info(idx).get('filename', f'sample {idx}')
+    try:
+        record = run_sample(dataset, idx)
+        facts = summarise(record)
+        if not facts['has_audio'] and policy == 'error':
+            raise RuntimeError("no usable audio and the config has missing_audio='error'")
+        if dump:
+            dump_sample(osp.join(dump, _dump_name(idx, filename)), record, facts)
+    except Exception as e:  # noqa: BLE001 - report and go on with the next clip
+        reason = f'{type(e).__name__}: {e}'
+        video_error = _video_problem(filename)
+        if video_error:
+            reason = f'unreadable video: {video_error} [{reason}]'
+        if verbose:
+            traceback.print_exc()
+        return dict(ok=False, reason=reason)
+    facts = {k: (list(v) if isinstance(v, tuple) else
+                 float(v) if isinstance(v, (np.floating, np.integer)) else v)
+             for k, v in facts.items()}
+    return dict(ok=True, facts=facts)
+
+
 def format_line(filename: str, facts: Dict) -> str:
     rms = f"{facts['rms']:.4f}" if facts['rms'] is not None else '-'
     silent = '  (silent)' if (facts['has_audio'] and facts['rms'] is not None
@@ -356,6 +388,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
                    help='override config entries, e.g. val_dataloader.dataset.audio_source=sidecar')
     p.add_argument('--verbose', action='store_true', help='print tracebacks of failures')
+    p.add_argument('--timeout', type=float, default=300.0,
+                   help='seconds one clip may take before it is reported as hung '
+                   '(default: 300)')
     return p.parse_args(argv)
 
 
@@ -387,34 +422,35 @@ def main(argv=None) -> int:
     if args.dump:
         os.makedirs(args.dump, exist_ok=True)
 
-    n_ok = n_failed = n_no_audio = n_silent = 0
-    for idx in range(len(dataset)):
+    from mmav_mask.datasets.isolated_decode import run_isolated
+
+    counts = dict(ok=0, failed=0, no_audio=0, silent=0)
+
+    def report(idx: int, ok: bool, value) -> None:
         filename = dataset.get_data_info(idx).get('filename', f'sample {idx}')
-        try:
-            record = run_sample(dataset, idx)
-            facts = summarise(record)
-            if not facts['has_audio'] and policy == 'error':
-                raise RuntimeError("no usable audio and the config has missing_audio='error'")
-            if args.dump:
-                dump_sample(osp.join(args.dump, _dump_name(idx, filename)), record, facts)
-        except Exception as e:  # noqa: BLE001 - report and go on with the next clip
-            n_failed += 1
-            reason = f'{type(e).__name__}: {e}'
-            video_error = _video_problem(filename)
-            if video_error:
-                reason = f'unreadable video: {video_error} [{reason}]'
-            reason = ' '.join(reason.split())
-            if len(reason) > 400:
-                reason = reason[:400] + '...'
-            print(f'ERROR  {filename}  {reason}', flush=True)
-            if args.verbose:
-                traceback.print_exc()
-            continue
-        n_ok += 1
-        n_no_audio += not facts['has_audio']
-        n_silent += bool(facts['has_audio'] and facts['rms'] is not None
-                         and facts['rms'] < SILENT_RMS)
-        print(format_line(filename, facts), flush=True)
+        if ok and value.get('ok'):
+            facts = {k: tuple(v) if isinstance(v, list) else v
+                     for k, v in value['facts'].items()}
+            counts['ok'] += 1
+            counts['no_audio'] += not facts['has_audio']
+            counts['silent'] += bool(facts['has_audio'] and facts['rms'] is not None
+                                     and facts['rms'] < SILENT_RMS)
+            print(format_line(filename, facts), flush=True)
+            return
+        counts['failed'] += 1
+        reason = value['reason'] if ok else (
+            f'{value} while loading it (the decoder would have killed this process)')
+        reason = ' '.join(str(reason).split())
+        if len(reason) > 400:
+            reason = reason[:400] + '...'
+        print(f'ERROR  {filename}  {reason}', flush=True)
+
+    # every clip runs in a forked child, so a decoder crash (segfault) or hang
+    # on one file costs only that clip's line, never the rest of the report
+    run_isolated(lambda idx: check_clip(dataset, idx, policy, args.dump, args.verbose),
+                 range(len(dataset)), timeout_s=args.timeout, on_result=report)
+    n_ok, n_failed = counts['ok'], counts['failed']
+    n_no_audio, n_silent = counts['no_audio'], counts['silent']
 
     total = n_ok + n_failed
     note = ''
