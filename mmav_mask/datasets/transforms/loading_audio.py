@@ -1,7 +1,7 @@
 """``LoadAlignedAudio``: the audio of exactly the sampled frames' time span."""
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import torch
@@ -12,6 +12,7 @@ from mmengine.logging import print_log
 from mmaction.registry import TRANSFORMS
 from ..audio_io import (AudioUnavailable, load_feature_file, read_sidecar_span,
                         read_track_span, slice_feature_rows)
+from .audio_window import apply_window, check_window, pad_before
 
 AUDIO_SOURCES = ('track', 'sidecar', 'feature')
 MISSING_AUDIO_POLICIES = ('zeros', 'skip', 'error')
@@ -131,11 +132,17 @@ class LoadAlignedAudio(BaseTransform):
         feature_dim: F of precomputed features, used for the zero feature of
             a clip without one; None leaves F=0 for the feature transform
             (``AudioMFCC``/``AudioFbank``) to fill with its own width.
+        window: ``'frames'`` (default: the sampled frames' span), ``'clip'``
+            (the whole video, ``[0, total_frames / fps)``) or a length in
+            seconds centred on the frames' span (e.g. 8.0, Audiovisual MAE),
+            zero-padded before the file's start and after its end.
     """
 
     def __init__(self, sample_rate: int = 16000, source: Optional[str] = None,
                  missing_audio: Optional[str] = None, feature_rate: float = 100.0,
-                 feature_dim: Optional[int] = None) -> None:
+                 feature_dim: Optional[int] = None, window: Any = 'frames') -> None:
+        check_window(window)
+        self.window = window
         if source is not None and source not in AUDIO_SOURCES:
             raise ValueError(f'source must be one of {AUDIO_SOURCES}, got {source!r}')
         if missing_audio is not None and missing_audio not in MISSING_AUDIO_POLICIES:
@@ -198,15 +205,20 @@ class LoadAlignedAudio(BaseTransform):
         path = results.get('audio_path') or results['filename']
         if source == 'track':
             path = results['filename']
-        windows = clip_windows(results)
+        windows = apply_window(clip_windows(results), self.window, results)
         results['audio_window'] = windows
+        read_windows = np.maximum(windows, 0.0)  # before the file: zeros, added below
         results['audio_sample_rate'] = self.sample_rate
         valid = True
         try:
             if source == 'feature':
-                feat, lengths = self._features(path, windows)
+                feat, lengths = self._features(path, read_windows)
+                feat = pad_before(feat, windows, self.feature_rate)
+                lengths = np.maximum(lengths, np.round(np.diff(windows, axis=1)[:, 0] *
+                                                       self.feature_rate).astype(np.int64))
             else:
-                audio = self._waveforms(source, path, windows)
+                audio = pad_before(self._waveforms(source, path, read_windows), windows,
+                                   self.sample_rate)
         except AudioUnavailable as e:
             if policy == 'error':
                 raise AudioUnavailable(f"{path}: {e} (missing_audio='error')") from e
@@ -233,4 +245,4 @@ class LoadAlignedAudio(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(sample_rate={self.sample_rate}, '
                 f'source={self.source}, missing_audio={self.missing_audio}, '
-                f'feature_rate={self.feature_rate})')
+                f'feature_rate={self.feature_rate}, window={self.window!r})')
