@@ -111,3 +111,15 @@ def test_spectrogram_head_target_against_loops(norm_pix):
     assert loss.item() == pytest.approx(0.25, rel=1e-5)
     rec = head.reconstruct_spectrogram(head.get_target(audio, mask), audio, mask)
     torch.testing.assert_close(rec, audio[:, :8], atol=1e-5, rtol=1e-5)
+
+
+def test_mask_is_keyed_per_sample_with_a_seed():
+    """With a seed the mask depends only on (seed, index): repeatable, and
+    different between samples (the rule of the video mask generators)."""
+    gen = TRANSFORMS.build(dict(type='AudioMaskGenerator', mask_ratio=0.5, seed=3))
+    feat = np.zeros((1, 256, 128))
+    a = gen(dict(audio_feature=feat, sample_idx=5))['audio_mask']
+    np.random.seed(123)  # the global generator must not matter
+    b = gen(dict(audio_feature=feat, sample_idx=5))['audio_mask']
+    c = gen(dict(audio_feature=feat, sample_idx=6))['audio_mask']
+    assert (a == b).all() and not (a == c).all()

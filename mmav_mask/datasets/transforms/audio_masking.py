@@ -8,6 +8,8 @@ from mmcv.transforms import BaseTransform
 
 from mmaction.registry import TRANSFORMS
 
+from .masking import sample_rng
+
 AUDIO_MASK_MODES = ('random', 'time', 'frequency', 'time_frequency')
 
 
@@ -39,13 +41,17 @@ class AudioMaskGenerator(BaseTransform):
         input_size: (L, F) spectrogram size, or None to read it per sample.
         source_key: results key of the spectrogram.
         key: results key to write.
+        seed: fixed seed of the per-sample generator; None uses the
+            ``KeyedSampler``'s, else numpy's global generator (the rules of
+            ``masking.py``).
     """
 
     def __init__(self, mask_ratio: float = 0.5, mode: str = 'random',
                  freq_ratio: Optional[float] = None,
                  patch_size: Union[int, Sequence[int]] = 16,
                  input_size: Optional[Sequence[int]] = None,
-                 source_key: str = 'audio_feature', key: str = 'audio_mask') -> None:
+                 source_key: str = 'audio_feature', key: str = 'audio_mask',
+                 seed: Optional[int] = None) -> None:
         if mode not in AUDIO_MASK_MODES:
             raise ValueError(f'mode must be one of {AUDIO_MASK_MODES}, got {mode!r}')
         for name, r in (('mask_ratio', mask_ratio), ('freq_ratio', freq_ratio)):
@@ -59,6 +65,7 @@ class AudioMaskGenerator(BaseTransform):
         self.input_size = tuple(input_size) if input_size is not None else None
         self.source_key = source_key
         self.key = key
+        self.seed = seed
 
     def _grid(self, results: Dict) -> Tuple[int, int]:
         size = self.input_size
@@ -76,16 +83,17 @@ class AudioMaskGenerator(BaseTransform):
     def transform(self, results: Dict) -> Dict:
         """Add the audio mask."""
         tg, fg = self._grid(results)
+        rng = sample_rng(results, self.seed, self.key) or np.random
         mask = np.zeros((tg, fg), dtype=bool)
         if self.mode == 'random':
             flat = mask.reshape(-1)
-            flat[np.random.permutation(tg * fg)[:int(self.mask_ratio * tg * fg)]] = True
+            flat[rng.permutation(tg * fg)[:int(self.mask_ratio * tg * fg)]] = True
         if self.mode in ('time', 'time_frequency'):
-            mask[np.random.permutation(tg)[:int(self.mask_ratio * tg)], :] = True
+            mask[rng.permutation(tg)[:int(self.mask_ratio * tg)], :] = True
         if self.mode == 'frequency':
-            mask[:, np.random.permutation(fg)[:int(self.mask_ratio * fg)]] = True
+            mask[:, rng.permutation(fg)[:int(self.mask_ratio * fg)]] = True
         if self.mode == 'time_frequency':
-            mask[:, np.random.permutation(fg)[:int(self.freq_ratio * fg)]] = True
+            mask[:, rng.permutation(fg)[:int(self.freq_ratio * fg)]] = True
         results[self.key] = mask
         return results
 
@@ -93,4 +101,4 @@ class AudioMaskGenerator(BaseTransform):
         return (f'{self.__class__.__name__}(mask_ratio={self.mask_ratio}, mode={self.mode!r}, '
                 f'freq_ratio={self.freq_ratio}, patch_size={self.patch_size}, '
                 f'input_size={self.input_size}, source_key={self.source_key!r}, '
-                f'key={self.key!r})')
+                f'key={self.key!r}, seed={self.seed})')
