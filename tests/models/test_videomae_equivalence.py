@@ -19,7 +19,7 @@ import torch
 from mmaction.registry import MODELS
 from torch import nn
 
-from mmav_mask.models.utils import convert_videomae_state_dict
+from mmav_mask.models.checkpoint_layouts import load_pretrained, to_mmav, unwrap_state_dict
 
 IMNET_MEAN = (0.485, 0.456, 0.406)
 IMNET_STD = (0.229, 0.224, 0.225)
@@ -194,7 +194,8 @@ def test_official_state_dict_has_documented_layout():
 
 def test_key_mapping_is_complete_and_exact():
     sd = random_official_state_dict()
-    converted = convert_videomae_state_dict({'model': sd})
+    converted, layout = to_mmav(unwrap_state_dict({'model': sd}))
+    assert layout == 'videomae'
     ours = build_ours()
     assert set(converted) == set(ours.state_dict())
     assert torch.equal(converted['fusion.encoder_to_decoder.weight'],
@@ -210,7 +211,7 @@ def test_decoder_output_and_loss_match_official(tmp_path, per_sample_masks):
     path = tmp_path / 'videomae_official.pth'
     torch.save({'model': sd}, path)
     ours = build_ours(pretrained=str(path))
-    ours.init_weights()  # loads the official file through load_external_weights
+    ours.init_weights()  # loads the official file through checkpoint_layouts.load_pretrained
     ours = ours.double().eval()
     ref.eval()
 
@@ -258,9 +259,8 @@ def test_float32_match_and_converter_roundtrip(tmp_path):
     src, dst = tmp_path / 'official.pth', tmp_path / 'ours.pth'
     torch.save({'model': sd}, src)
     assert tool.main([str(src), str(dst)]) == 0
-    from mmav_mask.models.utils import load_videomae_checkpoint
     ours = build_ours().eval()
-    report = load_videomae_checkpoint(ours, str(dst))
+    report = load_pretrained(ours, str(dst))
     assert report.missing == [] and report.unexpected == [] and report.mismatched == []
 
     ref = RefPretrain().eval()
@@ -281,7 +281,6 @@ def test_missing_and_unexpected_keys_are_reported(tmp_path):
     sd['encoder.head.weight'] = torch.zeros(2, ENC_DIM)
     path = tmp_path / 'partial.pth'
     torch.save({'model': sd}, path)
-    from mmav_mask.models.utils import load_videomae_checkpoint
-    report = load_videomae_checkpoint(build_ours(), str(path))
+    report = load_pretrained(build_ours(), str(path))
     assert report.missing == ['mask_token']
     assert report.unexpected == ['backbone.head.weight']

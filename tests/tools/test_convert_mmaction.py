@@ -1,20 +1,21 @@
-"""tools/convert/to_mmaction_vit.py and mmav_mask.utils.convert: our pretraining
-checkpoints and official VideoMAE checkpoints load into MMAction2's
+"""tools/convert/to_mmaction_vit.py and mmav_mask.models.checkpoint_layouts: our
+pretraining checkpoints and official VideoMAE checkpoints load into MMAction2's
 VisionTransformer with no missing key and give our MaskedVideoViT's outputs."""
-import argparse
 import importlib.util
 import os.path as osp
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from mmaction.models.backbones.vit_mae import VisionTransformer
+from mmengine.logging import HistoryBuffer
 
 from mmav_mask.models.backbones import MaskedVideoViT
-from mmav_mask.utils import UntrustedCheckpointError, save_trusted_checkpoint
-from mmav_mask.utils.convert import (check_mmaction_loadable, convert_checkpoint,
-                                     detect_encoder_layout, mmaction_vit_to_videomae,
-                                     videomae_to_mmaction_vit)
+from mmav_mask.models.checkpoint_layouts import (check_mmaction_loadable, convert_checkpoint,
+                                                 detect_layout, extract_encoder_state,
+                                                 videomae_to_mmaction_vit)
+from mmav_mask.utils import UntrustedCheckpointError
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DIMS = dict(img_size=32, num_frames=4, patch_size=16, tubelet_size=2, embed_dims=24,
@@ -60,9 +61,12 @@ def _pretraining_checkpoint(ours: MaskedVideoViT) -> dict:
                   'fusion.encoder_to_decoder.weight': torch.zeros(8, 24),
                   'audio_backbone.proj.weight': torch.zeros(24, 8),
                   'mask_token': torch.zeros(1, 1, 8)})
-    # mmengine pickles non-tensor objects into its checkpoints; an object
-    # outside torch's weights_only allow-list stands in for them.
-    return dict(state_dict=state, meta=dict(epoch=3, cfg=argparse.Namespace(lr=1.0)))
+    # the non-tensor objects mmengine's runner pickles (message hub)
+    loss = HistoryBuffer()
+    loss.update(0.5)
+    return dict(state_dict=state, meta=dict(epoch=3, cfg='model = dict()'),
+                message_hub=dict(log_scalars={'train/loss': loss},
+                                 runtime_info={'eta': np.float64(1.0)}, resumed_keys={}))
 
 
 def _official_checkpoint(ours: MaskedVideoViT) -> dict:
@@ -99,10 +103,10 @@ def _assert_same_outputs(ours: MaskedVideoViT, state: dict, init_values: float =
 def test_pretraining_checkpoint_via_tool(tmp_path, capsys):
     ours = _ours()
     src, dst = str(tmp_path / 'epoch_3.pth'), str(tmp_path / 'mm.pth')
-    save_trusted_checkpoint(_pretraining_checkpoint(ours), src)  # as our runner writes it
+    torch.save(_pretraining_checkpoint(ours), src)  # as mmengine's own writer pickles it
     assert _tool().main([src, dst, '--num-frames', '4', '--img-size', '32']) == 0
     out = capsys.readouterr().out
-    assert 'source layout: ours' in out and 'missing backbone keys 0' in out
+    assert 'source layout: mmav' in out and 'missing backbone keys 0' in out
     converted = torch.load(dst, weights_only=True)  # tensors only
     state = converted['state_dict']
     assert all(k.startswith('backbone.') for k in state)
@@ -121,8 +125,8 @@ def test_official_checkpoint_via_tool(tmp_path, capsys):
     torch.save(_official_checkpoint(ours), src)
     assert _tool().main([src, dst, '--num-frames', '4', '--img-size', '32']) == 0
     out = capsys.readouterr().out
-    assert 'source layout: official' in out
-    assert "dropped groups: ['decoder', 'encoder_to_decoder', 'mask_token']" in out
+    assert 'source layout: videomae' in out
+    assert "dropped groups: ['decoder', 'fusion', 'mask_token']" in out
     state = torch.load(dst, weights_only=True)['state_dict']
     _assert_same_outputs(ours, state)
 
@@ -144,8 +148,9 @@ def test_layer_scale_and_no_mean_pooling():
                                    atol=2e-5, rtol=1e-4)
     assert report.added == ['backbone.pos_embed']
     # mmaction -> videomae -> mmaction is the identity on the encoder tensors.
-    again = videomae_to_mmaction_vit(mmaction_vit_to_videomae(state), num_frames=4,
-                                     img_size=32, mean_pooling=False)
+    encoder, _, _, layout = extract_encoder_state(state)
+    assert layout == 'mmaction_vit' and 'pos_embed' not in encoder
+    again = videomae_to_mmaction_vit(encoder, num_frames=4, img_size=32, mean_pooling=False)
     assert again.keys() == state.keys()
     assert all(torch.equal(again[k], state[k]) for k in state)
 
@@ -155,7 +160,7 @@ def test_official_finetuned_keeps_head_and_fc_norm():
     state = {k: v for k, v in ours.state_dict().items() if not k.startswith('norm.')}
     state.update({'fc_norm.weight': torch.full((24, ), 2.0), 'fc_norm.bias': torch.zeros(24),
                   'head.weight': torch.randn(7, 24), 'head.bias': torch.randn(7)})
-    assert detect_encoder_layout(state) == 'official_finetuned'
+    assert detect_layout(state) == 'videomae_finetuned'
     converted, _ = convert_checkpoint({'module': state}, num_frames=4, img_size=32)
     out = converted['state_dict']
     assert torch.equal(out['backbone.fc_norm.weight'], state['fc_norm.weight'])
@@ -165,14 +170,31 @@ def test_official_finetuned_keeps_head_and_fc_norm():
     assert not any(k.startswith('cls_head') for k in dropped['state_dict'])
 
 
-def test_refuses_untrusted_pickle_and_non_vit(tmp_path):
-    ours = _ours()
+class _Payload:
+    """Creates ``marker`` when unpickled (stands in for arbitrary code)."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, 'w'))
+
+
+@pytest.mark.parametrize('audio', [False, True])
+def test_refuses_code_in_pickle(tmp_path, audio):
+    ckpt = _pretraining_checkpoint(_ours())
+    marker = str(tmp_path / 'PWNED')
+    ckpt['meta']['evil'] = _Payload(marker)
     src = str(tmp_path / 'foreign.pth')
-    torch.save(_pretraining_checkpoint(ours), src)  # pickled object, no trust sidecar
-    with pytest.raises(UntrustedCheckpointError):
-        _tool().main([src, str(tmp_path / 'out.pth')])
+    torch.save(ckpt, src)
+    with pytest.raises(UntrustedCheckpointError, match='foreign.pth'):
+        _tool().main([src, str(tmp_path / 'out.pth')] + (['--audio'] if audio else []))
+    assert not osp.exists(marker)
     assert not osp.exists(tmp_path / 'out.pth')
-    with pytest.raises(ValueError, match='no VideoMAE ViT encoder'):
+
+
+def test_refuses_non_vit():
+    with pytest.raises(ValueError, match='no ViT encoder'):
         convert_checkpoint({'state_dict': {'backbone.conv1.weight': torch.zeros(1)}})
 
 

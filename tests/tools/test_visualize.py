@@ -12,7 +12,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 import mmav_mask  # noqa: F401
-from mmav_mask.utils import save_trusted_checkpoint
+from mmav_mask.utils import save_checkpoint_atomic
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -71,8 +71,8 @@ def setup(tmp_path_factory):
             torch.manual_seed(seed)
             model = MODELS.build(cfg.model)
             path = str(tmp / f'model{seed}' / 'epoch_1.pth')
-            save_trusted_checkpoint(dict(state_dict=model.state_dict(), meta=dict(epoch=1)),
-                                    path)
+            save_checkpoint_atomic(dict(state_dict=model.state_dict(), meta=dict(epoch=1)),
+                                   path)
             ckpts.append(path)
     return tmp, cfg, ckpts
 

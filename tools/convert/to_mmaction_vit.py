@@ -9,9 +9,11 @@ IN is one of
     under ``backbone.``),
   * an official VideoMAE pretraining checkpoint (``{'model': {'encoder.*'...}}``),
   * an official VideoMAE fine-tuned checkpoint (unprefixed, with ``fc_norm``/``head``).
+IN may be a path or a URL; it is read tensors-only (``mmav_mask.utils.safe_load``).
 
 With --audio, OUT instead holds the pretraining checkpoint's audio encoder
-(``audio_backbone.*`` -> ``backbone.*``) for MMAction2's ``RecognizerAudio``
+(``audio_backbone.*``, or a TalkNet file's ``model.audioEncoder.*``, ->
+``backbone.*``) for MMAction2's ``RecognizerAudio``
 (configs/avmask_ucf101_finetune_audio.py, ``load_from=OUT``).
 
 OUT is an mmengine checkpoint (``{'state_dict', 'meta'}``, tensors only) for a
@@ -23,26 +25,12 @@ MMAction2 VisionTransformer and exits non-zero if any backbone key is missing.
 from __future__ import annotations
 
 import argparse
-import os
-import os.path as osp
 import sys
 
-import torch
-
 import mmav_mask  # noqa: F401  (compat fixes before mmaction imports)
-from mmav_mask.utils import (UntrustedCheckpointError, load_checkpoint_file,
-                             load_external_weights)
-from mmav_mask.utils.convert import (check_mmaction_loadable, convert_checkpoint,
-                                     extract_audio_backbone)
-
-
-def load_any(path: str):
-    """Tensors-only first; our own runner checkpoints (which pickle mmengine
-    objects) fall back to the trust policy of mmav_mask.utils.checkpoint."""
-    try:
-        return load_external_weights(path, map_location='cpu')
-    except UntrustedCheckpointError:
-        return load_checkpoint_file(path, map_location='cpu')
+from mmav_mask.models.checkpoint_layouts import (check_mmaction_loadable, convert_checkpoint,
+                                                 extract_audio_backbone)
+from mmav_mask.utils import safe_load, save_checkpoint_atomic
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -65,7 +53,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    checkpoint = load_any(args.src)
+    checkpoint = safe_load(args.src, map_location='cpu')
     if args.audio:
         converted, count = extract_audio_backbone(checkpoint)
         print(f'audio encoder: {count} tensors (audio_backbone.* -> backbone.*, proj dropped)')
@@ -91,10 +79,7 @@ def main(argv=None) -> int:
 
 
 def _save(checkpoint: dict, path: str) -> None:
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = path + '.tmp'
-    torch.save(checkpoint, tmp)
-    os.replace(tmp, path)  # never leave a half-written OUT behind
+    save_checkpoint_atomic(checkpoint, path)  # never leaves a half-written OUT behind
     print(f'wrote {path}')
 
 

@@ -126,8 +126,8 @@ class MaskedVideoViT(BaseModule):
         """Default init (done in ``__init__``), then optional pretrained weights."""
         super().init_weights()
         if self.pretrained:
-            from ..utils.videomae_checkpoint import load_videomae_checkpoint
-            load_videomae_checkpoint(self, self.pretrained, prefix='backbone.')
+            from ..checkpoint_layouts import load_pretrained
+            load_pretrained(self, self.pretrained, prefix='backbone.')
 
     def position_table(self, num_tokens: int, like: Tensor) -> Tensor:
         """(1, num_tokens, D) sinusoid table in ``like``'s dtype/device.

@@ -115,8 +115,8 @@ class AVMaskEnhancer(BaseModel):
         """Module inits (VideoMAE's, done at construction), then ``pretrained``."""
         super().init_weights()
         if self.pretrained:
-            from ..utils.videomae_checkpoint import load_videomae_checkpoint
-            load_videomae_checkpoint(self, self.pretrained)
+            from ..checkpoint_layouts import load_pretrained
+            load_pretrained(self, self.pretrained)
 
     # ------------------------------------------------------------------ input
     @staticmethod

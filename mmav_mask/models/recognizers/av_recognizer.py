@@ -11,27 +11,18 @@ from mmaction.utils import OptSampleList
 from mmengine.logging import print_log
 from torch import Tensor, nn
 
+from ..checkpoint_layouts import (RECOGNIZER_FC_NORM_RULES, RECOGNIZER_KEY_RULES,
+                                  mmav_backbone_to_mmaction, rename_by_prefix,
+                                  to_mmav, unwrap_state_dict)
 from ..utils.build import ConfigType, build_optional
 from ..utils.audio import encode_valid_audio, keep_in_graph
 from ..utils.views import flatten_views
 
 
-# (source prefix, our prefix); the first matching rule renames a key. With a
-# mean-pooling backbone (``use_mean_pooling``, as in VideoMAE fine-tuning and
-# MMAction2's VisionTransformer) the token-wise final norm is replaced by
-# ``backbone.fc_norm`` after pooling; the pretrained final norm's scale/shift is
-# the best available initialisation for it.
-FC_NORM_RULES: Tuple[Tuple[str, str], ...] = (
-    ('backbone.norm.', 'backbone.fc_norm.'),   # our pretraining checkpoints
-    ('encoder.norm.', 'backbone.fc_norm.'),    # official VideoMAE pretraining checkpoints
-)
-DEFAULT_KEY_RULES: Tuple[Tuple[str, str], ...] = (
-    ('backbone.', 'backbone.'),
-    ('encoder.', 'backbone.'),
-    ('audio_backbone.', 'audio_backbone.'),
-    ('fc_norm.', 'backbone.fc_norm.'),   # AVRecognizer checkpoints before the read-out moved
-    ('audio_norm.', 'audio_norm.'),
-)
+# Renaming rules of pretraining checkpoints (see checkpoint_layouts): the final
+# encoder norm initialises ``backbone.fc_norm`` of a mean-pooling backbone.
+FC_NORM_RULES = RECOGNIZER_FC_NORM_RULES
+DEFAULT_KEY_RULES = RECOGNIZER_KEY_RULES
 
 
 class PretrainedLoadReport(NamedTuple):
@@ -176,42 +167,34 @@ class AVRecognizer(BaseRecognizer):
 
     def map_pretrained_keys(self, state: Dict[str, Tensor]
                             ) -> Tuple[Dict[str, Tensor], List[str]]:
-        """Renames a pretraining state dict to this model's keys.
+        """Renames a checkpoint's state dict (any layout of
+        :mod:`~mmav_mask.models.checkpoint_layouts`) to this model's keys.
 
         Returns:
             (mapped state dict, dropped source keys).
         """
-        mapped, dropped = {}, []
-        for key, value in state.items():
-            for src, dst in self.pretrained_key_rules:
-                if key.startswith(src):
-                    mapped[dst + key[len(src):]] = value
-                    break
-            else:
-                dropped.append(key)
+        mapped, dropped = rename_by_prefix(to_mmav(state)[0], self.pretrained_key_rules)
+        if hasattr(getattr(self.backbone, 'patch_embed', None), 'projection'):
+            mapped = mmav_backbone_to_mmaction(mapped)  # MMAction2's VisionTransformer
+            mapped.pop('backbone.pos_embed', None)
         return mapped, dropped
 
     def load_pretrained(self, path: str) -> PretrainedLoadReport:
         """Loads encoder weights from a pretraining checkpoint.
 
-        Foreign files are read tensors-only; a checkpoint written by this
-        plugin's runner (which pickles mmengine objects) is accepted under the
-        trust policy of :mod:`mmav_mask.utils.checkpoint`.
+        The file (path or URL) is read tensors-only by
+        :func:`mmav_mask.utils.safe_load`; our runner's checkpoints, official
+        VideoMAE, MMAction2 ViT and TalkNet files all load.
 
         Args:
-            path: ``AVMaskEnhancer`` / ``VideoMAE`` checkpoint.
+            path: ``AVMaskEnhancer`` / ``VideoMAE`` / TalkNet checkpoint.
 
         Returns:
             :class:`PretrainedLoadReport`; missing keys are also logged.
         """
-        from mmav_mask.utils import (UntrustedCheckpointError, load_checkpoint_file,
-                                     load_external_weights)
-        from mmav_mask.utils.convert import unwrap_state_dict
-        try:
-            checkpoint = load_external_weights(path, map_location='cpu')
-        except UntrustedCheckpointError:
-            checkpoint = load_checkpoint_file(path, map_location='cpu')
-        mapped, dropped = self.map_pretrained_keys(unwrap_state_dict(checkpoint))
+        from mmav_mask.utils import safe_load
+        mapped, dropped = self.map_pretrained_keys(
+            unwrap_state_dict(safe_load(path, map_location='cpu')))
         own = self.state_dict()
         mismatched = [k for k, v in mapped.items()
                       if k in own and tuple(own[k].shape) != tuple(v.shape)]
