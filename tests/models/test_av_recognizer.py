@@ -10,7 +10,7 @@ from mmaction.structures import ActionDataSample
 from mmengine.registry import DefaultScope
 
 import mmav_mask  # noqa: F401
-from mmav_mask.utils.convert import convert_checkpoint
+from mmav_mask.models.checkpoint_layouts import convert_checkpoint
 
 D, DA, NUM_CLASSES = 24, 16, 5
 BACKBONE = dict(type='MaskedVideoViT', img_size=32, num_frames=4, embed_dims=D, depth=2,
