@@ -225,3 +225,38 @@ def test_data_root_remap(tool, tmp_path):
     ds = dict(ann_file='/abs/list.txt', data_prefix=dict(video='/abs/videos'))
     tool.apply_data_root(ds, root, 'data/ucf101')
     assert ds == dict(ann_file='/abs/list.txt', data_prefix=dict(video='/abs/videos'))
+
+
+@pytest.mark.slow
+def test_report_survives_decoder_crash(real_clips_root, tmp_path):
+    """The real UCF101 AVI cut at 50/75/90 % segfaults decord (DecordInit reads
+    it from memory); each clip runs in a forked child, so every clip still gets
+    a line and the summary is printed."""
+    data = open(osp.join(real_clips_root, 'videos/ApplyEyeMakeup/mmaction2_test.avi'),
+                'rb').read()
+    vids = tmp_path / 'videos' / 'A'
+    vids.mkdir(parents=True)
+    (vids / 'good.avi').write_bytes(data)
+    names = ['good.avi']
+    for cut in (50, 75, 90, 99):
+        (vids / f'cut{cut}.avi').write_bytes(data[:len(data) * cut // 100])
+        names.append(f'cut{cut}.avi')
+    names.insert(2, 'good.mp4')
+    (vids / 'good.mp4').write_bytes(
+        open(osp.join(real_clips_root, 'videos/drum/vas_video_02480.mp4'), 'rb').read())
+    ann = tmp_path / 'list.txt'
+    ann.write_text(''.join(f'A/{n} 0\n' for n in names))
+    video_root = str(tmp_path / 'videos')
+    rc, out, err = _run(DEMO_CFG, '--split', 'val', '--ann-file', str(ann), '--cfg-options',
+                        f'val_dataloader.dataset.data_prefix.video={video_root}',
+                        f'val_dataloader.dataset.data_prefix.audio={video_root}')
+    assert rc == 1, out + err[-2000:]
+    lines = [x for x in out.splitlines() if x.startswith(('ok ', 'ERROR '))]
+    assert [x.split()[1] for x in lines] == [osp.join(video_root, 'A', n) for n in names]
+    status = {x.split()[1].rsplit('/', 1)[1]: x for x in lines}
+    for n in ('good.avi', 'good.mp4', 'cut99.avi'):
+        assert status[n].startswith('ok ') and 'audio=yes' in status[n]
+    for cut in (50, 75, 90):
+        assert status[f'cut{cut}.avi'].startswith('ERROR '), status
+        assert 'decoder crashed (killed by SIGSEGV)' in status[f'cut{cut}.avi']
+    assert 'summary: 6 clips: 3 ok, 3 failed' in out
