@@ -1,4 +1,5 @@
-"""tools/data/make_demo_dataset.py: deterministic, decodable mp4 with audio, sound lists."""
+"""tools/data/make_demo_dataset.py: deterministic, decodable mp4 with audio, sound lists,
+and the sound decides the object (checked on the decoded files)."""
 import filecmp
 import os
 import os.path as osp
@@ -33,7 +34,7 @@ def _videos(root):
     rels = []
     for dirpath, _, names in os.walk(osp.join(root, 'videos')):
         rels += [osp.relpath(osp.join(dirpath, n), osp.join(root, 'videos'))
-                 for n in names]
+                 for n in names if n.endswith('.mp4')]
     return sorted(rels)
 
 
@@ -114,3 +115,70 @@ def test_lists_well_formed(demo_sets):
     with open(osp.join(root, 'annotations', 'testlist01.txt')) as f:
         test01 = f.read().splitlines()
     assert sorted(test01) == sorted(r for r, s in seen.items() if s == 'val')
+
+
+def _meta(root, rel):
+    stem = osp.join(root, 'videos', osp.splitext(rel)[0])
+    with np.load(stem + '.objects.npz') as data:
+        masks, params = data['object_mask'], data['frame_params']
+    import json
+    with open(stem + '.json') as f:
+        return masks, params, json.load(f)
+
+
+def test_decoded_object_follows_the_sound(demo_sets):
+    """Ground truth from the decoded files, not from the generator's arrays:
+    while a note sounds, the decoded picture shows the note's colour inside the
+    object mask (bright stripes) and the decoded audio peaks at the note's pitch;
+    between notes the track is near silent and no object is drawn."""
+    sys.path.insert(0, osp.join(REPO, 'tools', 'data'))
+    import make_demo_dataset as gen
+    root = demo_sets['a']
+    checked = 0
+    for rel in _videos(root):
+        frames, audio, facts = _decode(osp.join(root, 'videos', rel))
+        masks, params, meta = _meta(root, rel)
+        assert masks.shape == frames.shape[:3] and params.shape == (len(frames), 4)
+        spf = facts['rate'] // FPS
+        for note in meta['notes']:
+            on = range(note['onset'], note['offset'])
+            assert all(params[i, 0] == 1 and params[i, 1] == note['pitch'] for i in on)
+            # picture: the brightest object pixels have the pitch's colour
+            colour = gen.pitch_colour(note['pitch'])
+            inside = frames[note['onset']][masks[note['onset']]].astype(float)
+            bright = inside[inside.sum(1) > np.percentile(inside.sum(1), 60)]
+            assert np.abs(bright.mean(0) - colour).max() < 25, (rel, note, bright.mean(0))
+            # sound: the spectral peak of the note's middle is at its pitch
+            a = (note['onset'] * spf + note['offset'] * spf) // 2
+            seg = audio[a - 1024:a + 1024] if a >= 1024 else audio[:2048]
+            if len(seg) == 2048 and note['offset'] - note['onset'] >= 3:
+                spec = np.abs(np.fft.rfft(seg * np.hanning(len(seg))))
+                peak = np.argmax(spec) * facts['rate'] / len(seg)
+                assert abs(peak - note['freq_hz']) < 0.03 * note['freq_hz'] + 8, (rel, peak)
+                checked += 1
+        silent = [i for i in range(len(frames)) if params[i, 0] == 0]
+        assert not masks[silent].any()
+        for i in silent[1:-1]:
+            if params[i - 1, 0] == 0 and params[i + 1, 0] == 0:
+                seg = audio[i * spf:(i + 1) * spf]
+                assert np.sqrt(np.mean(seg ** 2)) < 0.01, (rel, i)
+    assert checked >= 5
+
+
+def test_object_covers_enough_masked_tubelets(demo_sets):
+    """Under the demo's 90 % tube mask (16 x 16 patches, tubelet 2) the object
+    fills at least 15 % of the masked tubelets (object: >= 25 % of its pixels)."""
+    root = demo_sets['a']
+    rng = np.random.default_rng(0)
+    object_tubes, total = 0, 0
+    for rel in _videos(root):
+        masks, _, _ = _meta(root, rel)
+        t = (len(masks) // 2) * 2
+        frac = masks[:t].reshape(t // 2, 2, 4, 16, 4, 16).mean(axis=(1, 3, 5))  # (T', 4, 4)
+        for _ in range(4):
+            hidden = np.zeros(16, bool)
+            hidden[rng.permutation(16)[:14]] = True
+            sel = frac[:, hidden.reshape(4, 4)]
+            object_tubes += int((sel >= 0.25).sum())
+            total += sel.size
+    assert object_tubes / total >= 0.15, object_tubes / total

@@ -31,6 +31,7 @@ val_pipeline = [
     dict(type='DecordDecode'),
     dict(type='AudioMFCC', num_rows=num_audio_rows, norm='utterance'),
     dict(type='Resize', scale=(img_size, img_size), keep_ratio=False),
+    dict(type='LoadObjectMask', missing='skip'),  # object / background metrics
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='TubeMaskGenerator', mask_ratio=mask_ratio),
     dict(type='PackAVInputs'),

@@ -27,7 +27,9 @@ class PackAVInputs(BaseTransform):
       and ``audio_mask``).
 
     ``data_samples`` is an ``ActionDataSample`` with ``gt_label`` when the
-    sample has a label (>= 0 or a multi-class vector) and the ``meta_keys``.
+    sample has a label (>= 0 or a multi-class vector) and the ``meta_keys``,
+    plus ``object_mask`` (bool (num_frames, H, W), from ``LoadObjectMask``)
+    when the pipeline made one.
 
     Args:
         mask_keys: mask keys to pack. Defaults to ('mask', 'audio_mask').
@@ -80,6 +82,9 @@ class PackAVInputs(BaseTransform):
             if is_vector or int(label) >= 0:
                 data_sample.set_gt_label(label)
         data_sample.set_metainfo({k: results[k] for k in self.meta_keys if k in results})
+        if 'object_mask' in results:  # (num_frames, H, W) bool, for region metrics
+            data_sample.object_mask = torch.from_numpy(
+                np.ascontiguousarray(results['object_mask'], dtype=bool))
         return dict(inputs=inputs, data_samples=data_sample)
 
     def __repr__(self) -> str:

@@ -35,13 +35,17 @@ class PixelReconstructionHead(BaseModule):
             with, on the 0-255 scale; used to recover [0, 1] pixels.
         eps: epsilon of the normalised target.
         loss_weight: multiplier of the loss.
+        object_threshold: a tubelet counts as an object tubelet in
+            :meth:`region_sums` when at least this fraction of its pixels is in
+            the pipeline's ``object_mask``.
         init_cfg: mmengine init config.
     """
 
     def __init__(self, patch_size: int = 16, tubelet_size: int = 2, in_channels: int = 3,
                  norm_pix: bool = True, mean: Sequence[float] = IMAGENET_MEAN,
                  std: Sequence[float] = IMAGENET_STD, eps: float = 1e-6,
-                 loss_weight: float = 1.0, init_cfg: Optional[dict] = None) -> None:
+                 loss_weight: float = 1.0, object_threshold: float = 0.25,
+                 init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(mean) != in_channels or len(std) != in_channels:
             raise ValueError(f'mean/std need {in_channels} values, got {mean} / {std}.')
@@ -51,6 +55,7 @@ class PixelReconstructionHead(BaseModule):
         self.norm_pix = norm_pix
         self.eps = eps
         self.loss_weight = loss_weight
+        self.object_threshold = object_threshold
         shape = (1, in_channels, 1, 1, 1)
         self.register_buffer('mean', torch.tensor(mean, dtype=torch.float32).view(shape) / 255.,
                              persistent=False)
@@ -156,6 +161,51 @@ class PixelReconstructionHead(BaseModule):
         """(B, N_masked, tubelet*p*p*C) [0, 1] pixels of the masked tubelets."""
         patches = self.patchify(self.unnormalize(imgs)).flatten(2)
         return gather_tokens(patches, split_visible_masked(mask)[1])
+
+    @torch.no_grad()
+    def object_tubelets(self, object_mask: Tensor, mask: Tensor) -> Tensor:
+        """Which masked tubelets show an object (``object_threshold`` of their pixels).
+
+        Args:
+            object_mask: (B, T, H, W) bool or [0, 1] float, per pixel.
+            mask: (B, T', H', W') bool, True = masked.
+
+        Returns:
+            (B, N_masked) bool, in the order of the masked tokens.
+        """
+        t, p = self.tubelet_size, self.patch_size
+        fraction = F.avg_pool3d(object_mask.float()[:, None], (t, p, p))  # (B, 1, T', H', W')
+        fraction = fraction.flatten(1)[..., None]                        # (B, N, 1)
+        return gather_tokens(fraction, split_visible_masked(mask)[1])[..., 0] \
+            >= self.object_threshold
+
+    @torch.no_grad()
+    def region_sums(self, pred: Tensor, imgs: Tensor, mask: Tensor,
+                    object_mask: Tensor) -> Tensor:
+        """Squared-error sums of the masked tubelets, object and background apart.
+
+        Sums (not means) so that a metric can pool them over a dataset, where
+        clips differ in how many masked tubelets show an object.
+
+        Args:
+            pred: (B, N_masked, tubelet*p*p*C) head-space prediction.
+            imgs: (B, C, T, H, W) normalised clip.
+            mask: (B, T', H', W') bool.
+            object_mask: (B, T, H, W) per-pixel object mask.
+
+        Returns:
+            (B, 2, 3) float64: rows (object, background); columns (sum of squared
+            errors in target space, the same in [0, 1] pixels, number of values).
+        """
+        is_object = self.object_tubelets(object_mask.to(pred.device), mask).double()
+        err_target = (pred.float() - self.get_target(imgs, mask)).pow(2).sum(-1).double()
+        pixels = self.to_pixels(pred, imgs, mask).clamp(0, 1)
+        err_pixel = (pixels - self.ground_truth_pixels(imgs, mask)).pow(2).sum(-1).double()
+        rows = []
+        for weight in (is_object, 1.0 - is_object):  # (B, N_masked)
+            rows.append(torch.stack([(err_target * weight).sum(1), (err_pixel * weight).sum(1),
+                                     weight.sum(1) * pred.shape[-1]], -1))
+        return torch.stack(rows, 1)
 
     @torch.no_grad()
     def reconstruct_video(self, pred: Tensor, imgs: Tensor, mask: Tensor) -> Tensor:
