@@ -15,7 +15,6 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
 optim_wrapper = dict(
-    type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.95), weight_decay=0.05),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0,
                        custom_keys={'mask_token': dict(decay_mult=0.0)}))
@@ -26,7 +25,6 @@ param_scheduler = [
          begin=3, end=max_epochs, convert_to_iter_based=True),
 ]
 
-default_hooks = dict(
-    logger=dict(interval=4),
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=2, save_best=None))
+default_hooks = dict(logger=dict(interval=4),
+                     checkpoint=dict(interval=10, max_keep_ckpts=2, save_best=None))
 log_processor = dict(window_size=4)

@@ -9,8 +9,4 @@ _base_ = [
     './_base_/default_runtime.py',
 ]
 
-model = dict(pretrained=None)  # official K400 VideoMAE checkpoint path, optional
-
-default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=50, save_best='rec/masked_mse',
-                    rule='less', max_keep_ckpts=3))
+default_hooks = dict(checkpoint=dict(interval=50, save_best='rec/masked_mse', rule='less'))

@@ -6,7 +6,6 @@ data_root = 'data/ucf101'
 split = 1
 ann_file_train = f'{data_root}/ucf101_train_split_{split}_videos.txt'
 ann_file_val = f'{data_root}/ucf101_val_split_{split}_videos.txt'
-ann_file_test = ann_file_val
 # 'track' reads each video's own audio; after tools/data/ucf101/extract_audio.py use
 # audio_source='sidecar' with data_prefix audio=f'{data_root}/audio' (faster).
 audio_source = 'track'
@@ -14,19 +13,20 @@ audio_source = 'track'
 missing_audio = 'zeros'
 
 clip_len, frame_interval = 16, 4
+img_size = 224
 num_audio_rows = 256
-mask_ratio = 0.9
+mask_ratio = 0.9  # ablations: avmask_ucf101_mask0.75.py / _mask0.95.py
 
 train_pipeline = [
     dict(type='DecordInit'),
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval, num_clips=1),
-    dict(type='LoadAlignedAudio', sample_rate=16000),
+    dict(type='LoadAlignedAudio', sample_rate=16000),  # before decoding: container timestamps
     dict(type='DecordDecode'),
     dict(type='AudioMFCC', num_rows=num_audio_rows, norm='utterance'),
     dict(type='Resize', scale=(-1, 256)),
-    dict(type='MultiScaleCrop', input_size=224, scales=(1, 0.875, 0.75, 0.66),
+    dict(type='MultiScaleCrop', input_size=img_size, scales=(1, 0.875, 0.75, 0.66),
          random_crop=False, max_wh_scale_gap=1),
-    dict(type='Resize', scale=(224, 224), keep_ratio=False),
+    dict(type='Resize', scale=(img_size, img_size), keep_ratio=False),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='TubeMaskGenerator', mask_ratio=mask_ratio),
     dict(type='PackAVInputs'),
@@ -39,7 +39,7 @@ val_pipeline = [
     dict(type='DecordDecode'),
     dict(type='AudioMFCC', num_rows=num_audio_rows, norm='utterance'),
     dict(type='Resize', scale=(-1, 256)),
-    dict(type='CenterCrop', crop_size=224),
+    dict(type='CenterCrop', crop_size=img_size),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='TubeMaskGenerator', mask_ratio=mask_ratio),
     dict(type='PackAVInputs'),
@@ -58,12 +58,7 @@ val_dataloader = dict(
     dataset=dict(type=dataset_type, ann_file=ann_file_val,
                  data_prefix=dict(video=f'{data_root}/videos'), audio_source=audio_source,
                  missing_audio=missing_audio, pipeline=val_pipeline, test_mode=True))
-test_dataloader = dict(
-    batch_size=8, num_workers=8, persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, ann_file=ann_file_test,
-                 data_prefix=dict(video=f'{data_root}/videos'), audio_source=audio_source,
-                 missing_audio=missing_audio, pipeline=test_pipeline, test_mode=True))
+test_dataloader = val_dataloader  # split 1's test list is its validation list
 
 val_evaluator = dict(type='ReconstructionMetric')
 test_evaluator = val_evaluator

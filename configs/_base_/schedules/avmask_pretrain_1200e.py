@@ -1,10 +1,5 @@
 # VideoMAE / AV-MaskEnhancer pretraining schedule: AdamW (0.9, 0.95), weight decay 0.05,
 # lr 1.5e-4 per 256 clips (auto_scale_lr), 40 warm-up epochs then cosine, 1200 epochs.
-
-# AmpOptimWrapper refuses to build without CUDA: mixed precision only where it exists.
-# (__import__ rather than an import statement keeps this an old-style mmengine config.)
-__use_amp = __import__('torch').cuda.is_available()
-
 max_epochs = 1200
 warmup_epochs = 40
 
@@ -13,18 +8,13 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
 optim_wrapper = dict(
-    type='AmpOptimWrapper' if __use_amp else 'OptimWrapper',
+    # mixed precision; MMAVRunner trains in fp32 on machines without CUDA
+    type='AmpOptimWrapper',
     optimizer=dict(type='AdamW', lr=1.5e-4, betas=(0.9, 0.95), weight_decay=0.05),
     # VideoMAE applies no weight decay to 1-D parameters (norms, biases, q/v
     # biases, layer scale) and to the mask token.
-    paramwise_cfg=dict(
-        norm_decay_mult=0.0, bias_decay_mult=0.0,
-        custom_keys={
-            '.q_bias': dict(decay_mult=0.0),
-            '.v_bias': dict(decay_mult=0.0),
-            '.gamma_': dict(decay_mult=0.0),
-            'mask_token': dict(decay_mult=0.0),
-        }))
+    paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0,
+                       custom_keys={'mask_token': dict(decay_mult=0.0)}))
 
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,
