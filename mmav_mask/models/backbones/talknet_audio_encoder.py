@@ -113,6 +113,10 @@ class TalkNetAudioEncoder(nn.Module):
         in_channels: input channels (1 for MFCC / log-mel).
         frozen_stages: stages (conv1 = 0, stage i = i) kept frozen in eval mode.
         norm_eval: keep BatchNorm in eval mode while training.
+        pretrained: checkpoint (path or URL) loaded by :meth:`init_weights`:
+            a TalkNet-ASD file (``model.audioEncoder.*``) or one of this
+            plugin's (``audio_backbone.*``), read tensors-only through
+            :mod:`mmav_mask.models.checkpoint_layouts`.
     """
 
     # time strides of stages 1-4 in TalkNet (frequency strides are (1, 2, 2, 1))
@@ -124,7 +128,8 @@ class TalkNetAudioEncoder(nn.Module):
                  se_reduction: int = 8,
                  dilation: Union[bool, Sequence[bool]] = False,
                  out_type: str = 'tokens', in_channels: int = 1,
-                 frozen_stages: int = -1, norm_eval: bool = False) -> None:
+                 frozen_stages: int = -1, norm_eval: bool = False,
+                 pretrained: Optional[str] = None) -> None:
         super().__init__()
         if out_type not in ('tokens', 'feature_map'):
             raise ValueError(f"out_type must be 'tokens' or 'feature_map', got {out_type!r}")
@@ -165,9 +170,17 @@ class TalkNetAudioEncoder(nn.Module):
             in_ch = ch
         self.feat_dim = in_ch
         self.proj = nn.Linear(in_ch, out_dim) if out_type == 'tokens' else None
-        self.init_weights()
+        self.pretrained = pretrained
+        self._default_init()
 
     def init_weights(self) -> None:
+        """Default init, then the ``pretrained`` checkpoint if given."""
+        self._default_init()
+        if self.pretrained:
+            from ..checkpoint_layouts import load_pretrained
+            load_pretrained(self, self.pretrained, prefix='audio_backbone.')
+
+    def _default_init(self) -> None:
         """Kaiming (fan-out) convs, unit BatchNorm, Xavier projection (as TalkNet / VideoMAE)."""
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
