@@ -1,9 +1,21 @@
-"""2 processes x batch b (gloo, CPU, MMDistributedDataParallel) give the same
-first-step loss and gradients as 1 process x batch 2b on the same samples, for
-a tiny AVMaskEnhancer with cross-attention fusion and the TalkNet audio encoder."""
+"""Process-count independence on CPU (gloo).
+
+* Training: 2 processes x batch b (MMDistributedDataParallel) give the same
+  first-step loss and gradients as 1 process x batch 2b on the same samples, for
+  a tiny AVMaskEnhancer with cross-attention fusion and the TalkNet audio encoder.
+* Evaluation: ``tools/test.py`` (1 process, 2 workers) and ``tools/dist_test.sh``
+  (2 processes, no workers) give the same test metrics for the same checkpoint,
+  because ``KeyedSampler`` keys every validation mask on (seed, sample index).
+"""
+import json
 import os
 import os.path as osp
+import socket
+import subprocess
+import sys
+from glob import glob
 
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -12,6 +24,9 @@ from mmengine.optim import OptimWrapper
 
 import mmav_mask  # noqa: F401
 
+pytestmark = pytest.mark.slow  # multi-process runs
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 B = 2  # per-process batch
 TINY_AV = dict(
     type='AVMaskEnhancer',
@@ -100,3 +115,50 @@ def test_two_processes_match_one_process_double_batch(tmp_path):
     _, half_grads = _step(model, _slice(_batch(2 * B), 0, B))
     assert any(not torch.allclose(half_grads[n], ref_grads[n], rtol=1e-3, atol=1e-6)
                for n in ref_grads)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def _test_metrics(cmd, work_dir):
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHON=sys.executable,
+               PORT=str(_free_port()))
+    proc = subprocess.run(cmd + ['--work-dir', work_dir], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    logs = glob(osp.join(work_dir, '*', '*.json'))
+    assert len(logs) == 1, logs
+    with open(logs[0]) as f:
+        metrics = json.loads(f.read().splitlines()[-1])
+    return {k: v for k, v in metrics.items() if k.startswith('rec/')}
+
+
+def test_test_metric_same_for_one_and_two_processes(tmp_path):
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    data = tmp_path / 'demo'
+    subprocess.run([sys.executable, 'tools/data/make_demo_dataset.py', '--out', str(data),
+                    '--seed', '0', '--clips-per-class', '2'], cwd=REPO, check=True,
+                   capture_output=True, timeout=120)
+    config = osp.join(REPO, 'configs', 'avmask_demo_tiny.py')
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        torch.manual_seed(0)
+        model = MODELS.build(Config.fromfile(config).model)
+    ckpt = str(tmp_path / 'model.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(epoch=1)), ckpt)
+    options = ['--cfg-options',
+               f'test_dataloader.dataset.ann_file={data}/ucf101_val_split_1_videos.txt',
+               f'test_dataloader.dataset.data_prefix.video={data}/videos',
+               'test_dataloader.sampler.type=KeyedSampler', 'randomness.seed=0']
+    one = _test_metrics([sys.executable, 'tools/test.py', config, ckpt] + options +
+                        ['test_dataloader.num_workers=2',
+                         'test_dataloader.persistent_workers=True'], str(tmp_path / 'one'))
+    two = _test_metrics(['bash', 'tools/dist_test.sh', config, ckpt, '2'] + options +
+                        ['test_dataloader.num_workers=0',
+                         'test_dataloader.persistent_workers=False'], str(tmp_path / 'two'))
+    assert 'rec/masked_mse' in one and one.keys() == two.keys()
+    for key, value in one.items():
+        assert two[key] == pytest.approx(value, rel=1e-6, abs=1e-9), key
