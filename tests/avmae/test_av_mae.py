@@ -53,9 +53,11 @@ def test_shared_encoder_has_one_parameter_set():
     shared, sep = build('shared', 'separate'), build('separate', 'shared')
     enc_s, enc_p = shared.backbone, sep.backbone
     for i in range(2):
-        assert enc_s.audio.blocks[i] is enc_s.video.blocks[i]
-        assert enc_p.audio.blocks[i] is not enc_p.video.blocks[i]
-    assert enc_s.audio.norm is enc_s.video.norm
+        assert enc_s.audio_layers()[i] is enc_s.video.blocks[i]
+        assert enc_p.audio_layers()[i] is not enc_p.video.blocks[i]
+    assert enc_s.audio_norm() is enc_s.video.norm
+    # every parameter has one name (mmengine's optimizer constructor needs it)
+    assert len(list(shared.named_parameters())) == len({id(p) for p in shared.parameters()})
 
     def count(m):
         return sum(p.numel() for p in m.parameters())
@@ -158,6 +160,7 @@ def test_joint_reconstruction_losses_and_metric(enc, dec):
     assert set(losses) == {'loss_video', 'loss_audio'}
     sum(losses.values()).backward()
     unused = [n for n, p in model.named_parameters() if p.grad is None]
+    assert len(list(model.named_parameters())) == len({id(p) for p in model.parameters()})
     assert unused == []   # no dead parameters (DDP without find_unused_parameters)
     preds = model.eval()(inputs(), mode='predict')
     metric = METRICS.build(dict(type='AVReconstructionMetric'))

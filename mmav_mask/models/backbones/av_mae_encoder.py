@@ -44,11 +44,10 @@ class AVMAEEncoder(BaseModule):
     transformer layers are arranged by ``fusion``:
 
     - ``'separate'``: two ViTs, each on its own visible tokens.
-    - ``'shared'``: the audio ViT's blocks and final norm ARE the video ViT's
-      (one parameter set) applied to each modality on its own.
+    - ``'shared'``: one transformer (the video ViT's blocks and final norm;
+      one parameter set) applied to each modality on its own.
     - ``'early'``: the visible tokens of both modalities concatenated
-      ``[video, audio]`` and passed through one ViT (the video ViT's layers;
-      the audio ViT's are tied to them, so no parameter goes unused).
+      ``[video, audio]`` and passed through one transformer (the video ViT's).
     - ``'mid'``: ``L - S`` separate layers, then ``S = num_joint_layers``
       joint layers on the concatenation (paper: S = 2). ``S = 0`` is
       'separate' and ``S = L`` is 'early'.
@@ -92,12 +91,13 @@ class AVMAEEncoder(BaseModule):
         self.num_joint_layers = {'separate': 0, 'shared': 0, 'early': depth,
                                  'mid': int(num_joint_layers)}[fusion]
         self.num_separate_layers = depth - self.num_joint_layers
-        # Tie weights by module identity: parameters() and the optimizer see one set.
+        # Layers the audio shares with the video are dropped from the audio ViT (not
+        # tied by reference: each parameter must have one name for the optimizer).
         tied_from = 0 if fusion in ('shared', 'early') else self.num_separate_layers
-        for i in range(tied_from, depth):
-            self.audio.blocks[i] = self.video.blocks[i]
         if tied_from < depth:
-            self.audio.norm = self.video.norm
+            self.audio.blocks = nn.ModuleList(list(self.audio.blocks)[:tied_from])
+            self.audio.norm = nn.Identity()
+        self.audio_owns_norm = tied_from == depth
         self.modality_embed = None
         if self.num_joint_layers > 0:
             self.modality_embed = nn.Parameter(torch.zeros(2, self.video.embed_dims))
@@ -107,6 +107,14 @@ class AVMAEEncoder(BaseModule):
     def embed_dims(self) -> Tuple[int, int]:
         """(video width, audio width)."""
         return self.video.embed_dims, self.audio.embed_dims
+
+    def audio_layers(self) -> list:
+        """The audio path's blocks, own ones first, then the shared video ones."""
+        own = list(self.audio.blocks)
+        return own + list(self.video.blocks)[len(own):]
+
+    def audio_norm(self) -> nn.Module:
+        return self.audio.norm if self.audio_owns_norm else self.video.norm
 
     def _run(self, vit: nn.Module, blocks, x: Tensor,
              attn_mask: Optional[Tensor] = None) -> Tensor:
@@ -140,11 +148,11 @@ class AVMAEEncoder(BaseModule):
         if v is not None:
             v = self._run(self.video, self.video.blocks[:sep], v)
         if a is not None:
-            a = self._run(self.audio, self.audio.blocks[:sep], a)
+            a = self._run(self.audio, self.audio_layers()[:sep], a)
         joint = self.video.blocks[sep:]
         if len(joint) == 0:
             return (None if v is None else self.video.norm(v),
-                    None if a is None else self.audio.norm(a))
+                    None if a is None else self.audio_norm()(a))
         if v is None or a is None:  # one modality: the tied joint layers run on it alone
             x, vit = (v, self.video) if a is None else (a, self.audio)
             x = self.video.norm(self._run(vit, joint, x))

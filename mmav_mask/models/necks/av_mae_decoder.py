@@ -21,11 +21,13 @@ OBJECTIVES = ('joint', 'inpaint_video', 'inpaint_audio', 'inpaint_both')
 class AVMAEDecoder(BaseModule):
     """Builds the decoder sequences of both modalities and decodes them.
 
-    Two ``VideoMAEDecoder`` s are built from ``decoder``: one with the video
-    geometry (head: C * tubelet * p * p values per tubelet) and one with the
-    spectrogram geometry (1 x 1 x p_a x p_a: p_a^2 values per patch). With
-    ``fusion`` 'shared' or 'early' the audio decoder's blocks and norm ARE the
-    video decoder's (one set of weights, modality-specific output heads).
+    ``video_decoder`` is a ``VideoMAEDecoder`` built from ``decoder`` with the
+    video geometry (head: C * tubelet * p * p values per tubelet). With
+    ``fusion`` 'separate' ``audio_decoder`` is a second one with the
+    spectrogram geometry (1 x 1 x p_a x p_a: p_a^2 values per patch); with
+    'shared' or 'early' the audio goes through the video decoder's blocks and
+    norm (one set of weights) and only ``audio_pred``, a Linear to p_a^2
+    values, is the audio's own.
 
     Per modality: ``Linear(encoder width, decoder width, bias=False)``
     (VideoMAE's ``encoder_to_decoder``), a learned mask token and fixed
@@ -77,13 +79,16 @@ class AVMAEDecoder(BaseModule):
         video_geometry = dict(video_geometry or dict(patch_size=16, tubelet_size=2,
                                                      in_channels=3))
         self.video_decoder = MODELS.build({**copy.deepcopy(decoder), **video_geometry})
-        self.audio_decoder = MODELS.build({**copy.deepcopy(decoder),
-                                           **dict(patch_size=audio_patch_size,
-                                                  tubelet_size=1, in_channels=1)})
-        if fusion in ('shared', 'early'):
-            self.audio_decoder.blocks = self.video_decoder.blocks
-            self.audio_decoder.norm = self.video_decoder.norm
         dim = self.video_decoder.embed_dims
+        self.audio_decoder = self.audio_pred = None
+        if fusion == 'separate':
+            self.audio_decoder = MODELS.build({**copy.deepcopy(decoder),
+                                               **dict(patch_size=audio_patch_size,
+                                                      tubelet_size=1, in_channels=1)})
+        else:
+            self.audio_pred = nn.Linear(dim, audio_patch_size ** 2)
+            nn.init.xavier_uniform_(self.audio_pred.weight)
+            nn.init.zeros_(self.audio_pred.bias)
         self.embed_dims = dim
         self.video_proj = nn.Linear(video_dim, dim, bias=False)
         self.audio_proj = nn.Linear(audio_dim, dim, bias=False)
@@ -128,6 +133,12 @@ class AVMAEDecoder(BaseModule):
                 for n, is_audio in lengths]
         return torch.cat(cols, dim=1)
 
+    def _decode_audio(self, seq: Tensor, num_masked: int) -> Tensor:
+        """(B, N, D) sequence, mask tokens last -> (B, num_masked, p_a^2)."""
+        if self.audio_decoder is not None:
+            return self.audio_decoder(seq, num_masked)
+        return self.audio_pred(self.video_decoder.forward_features(seq)[:, -num_masked:])
+
     def forward(self, video: Optional[Tensor], video_mask: Optional[Tensor],
                 audio: Optional[Tensor], audio_mask: Optional[Tensor],
                 audio_valid: Optional[Tensor] = None) -> Dict[str, Tensor]:
@@ -160,7 +171,7 @@ class AVMAEDecoder(BaseModule):
                 out['video'] = self.video_decoder(seq, mv.shape[1])
             if objective in ('inpaint_audio', 'inpaint_both'):
                 seq = torch.cat([self._tag(ev, 0), self._tag(ma, 1)], 1)
-                out['audio'] = self.audio_decoder(seq, ma.shape[1])
+                out['audio'] = self._decode_audio(seq, ma.shape[1])
             return out
         if self.fusion == 'early' and ev is not None and ea is not None:
             parts = [self._tag(ev, 0), self._tag(ea, 1), self._tag(mv, 0), self._tag(ma, 1)]
@@ -169,12 +180,12 @@ class AVMAEDecoder(BaseModule):
             feats = self.video_decoder.forward_features(torch.cat(parts, 1), key_mask)
             n_mv, n_ma = mv.shape[1], ma.shape[1]
             out['video'] = self.video_decoder.head(feats[:, -(n_mv + n_ma):feats.shape[1] - n_ma])
-            out['audio'] = self.audio_decoder.head(feats[:, -n_ma:])
+            out['audio'] = self.audio_pred(feats[:, -n_ma:])
             return out
         if ev is not None:
             out['video'] = self.video_decoder(torch.cat([ev, mv], 1), mv.shape[1])
         if ea is not None:
-            out['audio'] = self.audio_decoder(torch.cat([ea, ma], 1), ma.shape[1])
+            out['audio'] = self._decode_audio(torch.cat([ea, ma], 1), ma.shape[1])
         return out
 
 
