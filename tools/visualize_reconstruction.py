@@ -7,11 +7,20 @@ Usage:
 One row per clip and sampled frame; columns: ground truth | masked input |
 one reconstruction per checkpoint (e.g. the VideoMAE-only model beside
 AV-MaskEnhancer, both trained with CONFIG's model layout or with their own
-config via ``--configs``). Every checkpoint sees exactly the same clips, audio
-and tube masks (the pipeline runs once). With the normalised-pixel target the
-prediction of each masked tubelet is mapped back to pixels with that
-tubelet's own mean and std (``PixelReconstructionHead.to_pixels``, through the
-model's ``predict_video`` output); visible tubelets are shown as they are.
+config via ``--configs``) | with ``--swapped-audio``, the last checkpoint
+again with every clip given the next clip's audio. Every checkpoint sees
+exactly the same clips, audio and tube masks (the pipeline runs once).
+
+Visible tubelets are shown as they are. Masked tubelets show the model's
+prediction: with a raw-pixel target (``norm_pix=False``) nothing else; with
+the normalised-pixel target each predicted tubelet is mapped back to pixels
+with the ground-truth tubelet's own mean and std (VideoMAE's picture), so its
+colour is borrowed from the ground truth: the tool then says so in the
+column title and on the console.
+
+When CONFIG's pipeline provides object masks (``LoadObjectMask``), each
+column also shows the object-region masked-pixel MSE (under the title: over
+all shown clips; per clip under its first frame), else the masked-pixel MSE.
 """
 from __future__ import annotations
 
@@ -42,6 +51,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--start', type=int, default=0, help='first sample index')
     parser.add_argument('--split', choices=['test', 'val'], default='test')
     parser.add_argument('--seed', type=int, default=0, help='seed of masks / sampling')
+    parser.add_argument('--swapped-audio', action='store_true',
+                        help="add a column: the last checkpoint with each clip given the "
+                        "next clip's audio")
     return parser.parse_args(argv)
 
 
@@ -89,13 +101,26 @@ def build_model(model_cfg, checkpoint: str) -> torch.nn.Module:
     return model.eval()
 
 
+def swap_audio(batch: dict) -> dict:
+    """The batch with clip i given clip (i + 1) % N's audio (and its validity)."""
+    inputs = dict(batch['inputs'])
+    if 'audio' not in inputs or len(inputs['audio']) < 2:
+        raise ValueError('--swapped-audio needs audio and at least 2 clips (--num-clips)')
+    for key in ('audio', 'audio_valid'):
+        if key in inputs:
+            inputs[key] = list(inputs[key][1:]) + list(inputs[key][:1])
+    return dict(batch, inputs=inputs)
+
+
 @torch.no_grad()
 def reconstruct(model: torch.nn.Module, batch: dict) -> Dict[str, torch.Tensor]:
     """Ground truth, mask and reconstruction of view 0 of every clip.
 
     Returns:
         dict(gt=(N, C, T, H, W) [0, 1], mask=(N, T, H, W) bool (pixel level),
-        rec=(N, C, T, H, W) [0, 1], mse=(N,) masked-pixel MSE).
+        rec=(N, C, T, H, W) [0, 1], mse=(N,) masked-pixel MSE, and with object
+        masks obj_mse=(N,) object-region masked-pixel MSE and obj_sums (2,)
+        (squared-error sum, count) over all clips).
     """
     data = model.data_preprocessor(batch, False)
     samples = model(**data, mode='predict')
@@ -109,7 +134,12 @@ def reconstruct(model: torch.nn.Module, batch: dict) -> Dict[str, torch.Tensor]:
         _mask_to_pixels(s.rec_mask[0].bool(), head.tubelet_size, head.patch_size)
         for s in samples])
     mse = torch.stack([torch.as_tensor(s.rec_pixel_mse).float() for s in samples])
-    return dict(gt=gt, mask=mask, rec=rec, mse=mse)
+    out = dict(gt=gt, mask=mask, rec=rec, mse=mse)
+    if all(s.get('rec_regions') is not None for s in samples):
+        obj = torch.stack([s.rec_regions[0, 1:] for s in samples]).double()  # (N, 2)
+        out['obj_mse'] = (obj[:, 0] / obj[:, 1].clamp_min(1)).float()
+        out['obj_sums'] = obj.sum(0)
+    return out
 
 
 def masked_input(gt: torch.Tensor, mask: torch.Tensor, fill: float = 0.5) -> torch.Tensor:
@@ -125,7 +155,8 @@ def frame_indices(num_total: int, num_frames: int) -> List[int]:
 
 def render_grid(gt: torch.Tensor, masked: torch.Tensor, recs: Sequence[torch.Tensor],
                 labels: Sequence[str], out: str, num_frames: int = 4,
-                mses: Optional[Sequence[torch.Tensor]] = None) -> tuple:
+                mses: Optional[Sequence[torch.Tensor]] = None,
+                error_name: str = 'mse') -> tuple:
     """Writes the picture.
 
     Args:
@@ -135,7 +166,8 @@ def render_grid(gt: torch.Tensor, masked: torch.Tensor, recs: Sequence[torch.Ten
         labels: one title per reconstruction column.
         out: output path (.png).
         num_frames: frames per clip (rows per clip).
-        mses: optional (N,) masked-pixel MSE per checkpoint, shown per cell.
+        mses: optional (N,) error per checkpoint, shown per clip.
+        error_name: what ``mses`` are, printed before each value.
 
     Returns:
         (rows, columns) of the grid.
@@ -162,7 +194,8 @@ def render_grid(gt: torch.Tensor, masked: torch.Tensor, recs: Sequence[torch.Ten
                 if c == 0:
                     ax.set_ylabel(f'clip {clip} t={t}', fontsize=7)
                 if c >= 2 and mses is not None and f_i == 0:
-                    ax.set_xlabel(f'mse {float(mses[c - 2][clip]):.4f}', fontsize=7)
+                    ax.set_xlabel(f'{error_name} {float(mses[c - 2][clip]):.4f}',
+                                  fontsize=7)
     fig.tight_layout()
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     fig.savefig(out, dpi=100)
@@ -186,19 +219,39 @@ def main(argv=None) -> int:
 
     batch = load_batch(cfg, args.num_clips, args.start, args.split, args.seed)
     results = []
-    for model_config, ckpt in zip(configs, args.checkpoints):
+    model = None
+    for i, (model_config, ckpt) in enumerate(zip(configs, args.checkpoints)):
         model_cfg = Config.fromfile(model_config).model if model_config != args.config \
             else cfg.model
-        results.append(reconstruct(build_model(model_cfg, ckpt), batch))
+        model = build_model(model_cfg, ckpt)
+        results.append(reconstruct(model, batch))
+        if model.head.norm_pix:  # say what the picture borrows
+            labels[i] += '\n(colour: GT stats)'
+            print(f'{labels[i].splitlines()[0]}: normalised-pixel target; masked tubelets are '
+                  'de-normalised with the ground truth\'s per-tubelet mean and std')
+    if args.swapped_audio:
+        results.append(reconstruct(model, swap_audio(batch)))
+        labels.append(labels[-1].splitlines()[0] + "\nwith another clip's audio")
     gt, mask = results[0]['gt'], results[0]['mask']
     for res, ckpt in zip(results[1:], args.checkpoints[1:]):
         if not torch.equal(res['mask'], mask):  # same clips, so the masks must agree
             raise RuntimeError(f'{ckpt}: model used another mask than the first one')
-    shape = render_grid(gt, masked_input(gt, mask), [r['rec'] for r in results], labels,
-                        args.out, args.num_frames, [r['mse'] for r in results])
+    regions = all('obj_mse' in r for r in results)
+    key, name = ('obj_mse', 'object mse') if regions else ('mse', 'mse')
+    titles = list(labels)
+    if regions:  # pooled over the shown clips, under each column title
+        titles = [f"{t}\nobject MSE {float(r['obj_sums'][0] / r['obj_sums'][1]):.4f}"
+                  for t, r in zip(labels, results)]
+    shape = render_grid(gt, masked_input(gt, mask), [r['rec'] for r in results], titles,
+                        args.out, args.num_frames, [r[key] for r in results], name)
     for label, res in zip(labels, results):
+        label = label.replace('\n(colour: GT stats)', '').replace('\n', ' ')
         print(f'{label}: masked-pixel MSE per clip '
               f'{[round(float(v), 5) for v in res["mse"]]}')
+        if regions:
+            print(f'{label}: object-region masked-pixel MSE per clip '
+                  f'{[round(float(v), 5) for v in res["obj_mse"]]}, all shown clips '
+                  f"{float(res['obj_sums'][0] / res['obj_sums'][1]):.5f}")
     print(f'wrote {args.out} ({shape[0]} rows x {shape[1]} columns)')
     return 0
 
