@@ -24,6 +24,22 @@ _SEEK_MARGIN_S = 0.25
 _JITTER_S = 0.010
 # give up on a track after this many packets that fail to decode
 _MAX_DECODE_ERRORS = 32
+# Samples by which a decoded track lags its video when the container cannot say
+# so. AVI has no edit list or skip-samples field, so FFmpeg outputs them:
+# MP3 (LAME): 576 encoder delay + 529 decoder delay = 1105 samples at 22.05,
+# 44.1 and 48 kHz; AAC (FFmpeg, FDK, faac): 1024 priming samples. Measured on
+# generated clips (tests/datasets/test_alignment.py); mp4/mkv signal theirs.
+AVI_AUDIO_DELAY_SAMPLES = {'mp3': 1105, 'mp3float': 1105, 'aac': 1024}
+
+
+def unsignalled_delay(container, stream) -> float:
+    """Seconds the decoded ``stream`` lags the video by encoder/decoder delay
+    that ``container`` cannot signal (0 where it can: mp4, mkv, ...)."""
+    if 'avi' not in container.format.name.split(','):
+        return 0.0
+    samples = AVI_AUDIO_DELAY_SAMPLES.get(stream.codec_context.name, 0)
+    rate = stream.codec_context.sample_rate or stream.rate
+    return samples / float(rate) if samples and rate else 0.0
 
 
 class AudioUnavailable(Exception):
@@ -98,7 +114,9 @@ def read_track_span(path: str, start: float, end: float) -> Tuple[np.ndarray, in
     """Mono samples of the video's own audio track over ``[start, end)``.
 
     Times are relative to the start of the video stream (decord's clock), so
-    tracks that start before or after the video stay aligned.
+    tracks that start before or after the video stay aligned. Codec delay
+    that the container cannot signal (MP3 and AAC in AVI) is removed
+    (:func:`unsignalled_delay`).
 
     Args:
         path: video file.
@@ -129,7 +147,8 @@ def read_track_span(path: str, start: float, end: float) -> Tuple[np.ndarray, in
             vs = container.streams.video[0]
             if vs.start_time is not None and vs.time_base is not None:
                 video_t0 = float(vs.start_time * vs.time_base)
-        abs_start = start + video_t0
+        # the sample meant for time t comes out at t + delay
+        abs_start = start + video_t0 + unsignalled_delay(container, stream)
         n = max(0, int(math.ceil((end - start) * rate)))
         try:
             seek = abs_start - _SEEK_MARGIN_S > 0.5

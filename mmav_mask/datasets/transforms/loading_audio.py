@@ -23,8 +23,9 @@ def clip_windows(results: Dict) -> np.ndarray:
 
     Frame times come from the container timestamps (decord's
     ``get_frame_timestamp``, which also handles variable frame rate) when a
-    decord reader is still in ``results``; otherwise, or for frames whose
-    timestamp is invalid (some AVI files), from ``index / avg_fps``. With
+    decord reader is still in ``results``; otherwise, for AVI (no
+    presentation times in the container) or for frames whose timestamp is
+    invalid, from ``index / avg_fps``. With
     looping sampling (a video shorter than ``clip_len x frame_interval``) a
     clip's window spans the earliest to the latest frame it uses.
 
@@ -55,12 +56,28 @@ def _frame_times(results: Dict, inds: np.ndarray, fps: float) -> np.ndarray:
     reader = results.get('video_reader')
     if reader is None or not hasattr(reader, 'get_frame_timestamp'):
         return times
+    if _is_avi(results.get('filename')):
+        # AVI stores no presentation times: chunk k is shown at k / fps (also
+        # for packed B-frames, where FFmpeg's reordered pts run 1-3 frames late)
+        return times
     try:
         ts = np.asarray(reader.get_frame_timestamp(inds.tolist()),
                         dtype=np.float64).reshape(-1, 2)[:, 0]
     except Exception:  # noqa: BLE001 - any reader failure: keep index/fps times
         return times
     return ts if _plausible(inds, ts, fps, results.get('total_frames')) else times
+
+
+def _is_avi(path: Optional[str]) -> bool:
+    """Whether ``path`` is a RIFF AVI file (by its header, not its name)."""
+    if not isinstance(path, str):
+        return False
+    try:
+        with open(path, 'rb') as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    return head[:4] == b'RIFF' and head[8:11] == b'AVI'
 
 
 def _plausible(inds: np.ndarray, ts: np.ndarray, fps: float,
