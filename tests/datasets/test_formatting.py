@@ -40,3 +40,20 @@ def test_pack_waveform_when_no_feature():
     del res['audio_feature']
     packed = TRANSFORMS.build(dict(type='PackAVInputs'))(res)
     assert packed['inputs']['audio'].shape == (2, 160)
+
+
+def test_video_only_equals_mmaction_pack_action_inputs():
+    import mmav_mask  # noqa: F401  (mmaction's transforms registered)
+    res = _results()
+    res['imgs'] = np.random.default_rng(0).integers(0, 255, res['imgs'].shape, dtype=np.uint8)
+    ours = TRANSFORMS.build(dict(type='PackAVInputs', video_only=True))(dict(res))
+    stock = TRANSFORMS.build(dict(type='PackActionInputs'))(dict(res))
+    assert isinstance(ours['inputs'], torch.Tensor)
+    assert torch.equal(ours['inputs'], stock['inputs'])
+    assert int(ours['data_samples'].gt_label) == int(stock['data_samples'].gt_label) == 4
+    assert 'video_only=True' in repr(TRANSFORMS.build(dict(type='PackAVInputs',
+                                                           video_only=True)))
+    import pytest
+    with pytest.raises(KeyError, match='x.mp4'):
+        TRANSFORMS.build(dict(type='PackAVInputs', video_only=True))(
+            dict(filename='x.mp4', label=1))

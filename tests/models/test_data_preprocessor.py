@@ -73,3 +73,19 @@ def test_mixup_mixes_audio_like_video():
     assert found == 3
     assert out['data_samples'][0].gt_label.shape == (3, )  # soft labels
     assert mixed['audio_valid'].dtype == torch.bool
+
+
+def test_video_only_batches_match_action_data_preprocessor():
+    """PackActionInputs / PackAVInputs(video_only=True) batches come back as
+    ActionDataPreprocessor returns them (a tensor), so Recognizer3D can read them."""
+    samples = [dict(inputs=_sample(i, i)['inputs']['imgs'],
+                    data_samples=ActionDataSample().set_gt_label(i)) for i in range(2)]
+    ours = MODELS.build(dict(type='AVDataPreprocessor', format_shape='NCTHW'))(
+        pseudo_collate(samples))
+    stock = MODELS.build(dict(type='ActionDataPreprocessor', mean=MEAN.flatten().tolist(),
+                              std=STD.flatten().tolist(), format_shape='NCTHW'))(
+        pseudo_collate(samples))
+    assert isinstance(ours['inputs'], torch.Tensor)
+    torch.testing.assert_close(ours['inputs'], stock['inputs'])
+    with pytest.raises(ValueError, match='NCTHW'):
+        MODELS.build(dict(type='AVDataPreprocessor', format_shape='NCHW'))

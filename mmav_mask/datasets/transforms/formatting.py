@@ -31,20 +31,39 @@ class PackAVInputs(BaseTransform):
     plus ``object_mask`` (bool (num_frames, H, W), from ``LoadObjectMask``)
     when the pipeline made one.
 
+    With ``video_only=True`` ``inputs`` is the video tensor alone, exactly as
+    MMAction2's ``PackActionInputs`` packs it, so a stock ``Recognizer3D`` +
+    ``ActionDataPreprocessor`` trains on ``AVVideoDataset`` (audio and masks
+    are left out of the batch; the data sample is the same).
+
     Args:
         mask_keys: mask keys to pack. Defaults to ('mask', 'audio_mask').
         meta_keys: keys copied into the data sample's metainfo.
+        video_only: emit MMAction2's standard inputs (see above).
     """
 
     def __init__(self, mask_keys: Sequence[str] = ('mask', 'audio_mask'),
                  meta_keys: Sequence[str] = ('filename', 'img_shape', 'num_clips',
                                              'clip_len', 'frame_inds', 'avg_fps',
-                                             'audio_window', 'sample_idx')) -> None:
+                                             'audio_window', 'sample_idx'),
+                 video_only: bool = False) -> None:
         self.mask_keys = tuple(mask_keys)
         self.meta_keys = tuple(meta_keys)
+        self.video_only = video_only
 
     def transform(self, results: Dict) -> Dict:
-        """Return ``dict(inputs=dict(...), data_samples=ActionDataSample)``."""
+        """Return ``dict(inputs=dict(...) or Tensor, data_samples=ActionDataSample)``."""
+        if self.video_only:
+            if 'imgs' not in results:
+                raise KeyError(f'PackAVInputs(video_only=True): no imgs in the sample '
+                               f"({results.get('filename', '?')}); decode the video first")
+            imgs = results['imgs']
+            if isinstance(imgs, list):
+                raise TypeError('PackAVInputs expects formatted imgs: put '
+                                "FormatShape(input_format='NCTHW') before it")
+            inputs = torch.from_numpy(np.ascontiguousarray(imgs)) if isinstance(
+                imgs, np.ndarray) else torch.as_tensor(imgs)
+            return dict(inputs=inputs, data_samples=self._data_sample(results))
         inputs = dict()
         num_views = None
         if 'imgs' in results:
@@ -74,7 +93,10 @@ class PackAVInputs(BaseTransform):
         for key in self.mask_keys:
             if key in results:
                 inputs[key] = torch.from_numpy(np.ascontiguousarray(results[key], dtype=bool))
+        return dict(inputs=inputs, data_samples=self._data_sample(results))
 
+    def _data_sample(self, results: Dict) -> ActionDataSample:
+        """Label, meta keys and the object mask of one sample."""
         data_sample = ActionDataSample()
         label = results.get('label')
         if label is not None:
@@ -85,8 +107,8 @@ class PackAVInputs(BaseTransform):
         if 'object_mask' in results:  # (num_frames, H, W) bool, for region metrics
             data_sample.object_mask = torch.from_numpy(
                 np.ascontiguousarray(results['object_mask'], dtype=bool))
-        return dict(inputs=inputs, data_samples=data_sample)
+        return data_sample
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(mask_keys={self.mask_keys}, '
-                f'meta_keys={self.meta_keys})')
+                f'meta_keys={self.meta_keys}, video_only={self.video_only})')

@@ -28,6 +28,14 @@ def _dict_of_lists(inputs) -> Dict[str, List[torch.Tensor]]:
     return dict(imgs=list(inputs))
 
 
+def _is_video_only(inputs) -> bool:
+    """True for collated ``PackActionInputs`` output: a tensor or a list of tensors."""
+    if isinstance(inputs, torch.Tensor):
+        return True
+    return isinstance(inputs, (list, tuple)) and bool(inputs) and all(
+        isinstance(x, torch.Tensor) for x in inputs)
+
+
 @MODELS.register_module()
 class AVDataPreprocessor(ActionDataPreprocessor):
     """Data preprocessor for audio-visual samples packed by ``PackAVInputs``.
@@ -43,6 +51,10 @@ class AVDataPreprocessor(ActionDataPreprocessor):
     - ``audio_valid``: bool (N,).
     - ``mask``: bool (N, T', H', W'); any other packed key is stacked too.
 
+    Video-only batches (``PackActionInputs`` or ``PackAVInputs(video_only=True)``)
+    are processed exactly as ``ActionDataPreprocessor`` does and come back as
+    the plain (N, V, C, T, H, W) tensor, so MMAction2's recognizers accept them.
+
     With ``blending`` (e.g. ``dict(type='MixupBlending', num_classes=101)``)
     in training, mixup mixes the audio with the same coefficient and partner
     as the video (``blend_audio=True``) and a mixed sample's ``audio_valid``
@@ -54,18 +66,31 @@ class AVDataPreprocessor(ActionDataPreprocessor):
         to_rgb: swap BGR to RGB (decord already gives RGB).
         blending: batch blending config, as in ``ActionDataPreprocessor``.
         blend_audio: mix the audio with mixup too.
+        format_shape: video layout; only ``'NCTHW'`` (accepted, like
+            ``to_float32``, so that an MMAction2 config's
+            ``ActionDataPreprocessor`` settings carry over when only the type
+            is changed).
+        to_float32: as in ``ActionDataPreprocessor``.
     """
 
     def __init__(self, mean: Optional[Sequence[float]] = IMAGENET_MEAN,
                  std: Optional[Sequence[float]] = IMAGENET_STD, to_rgb: bool = False,
-                 blending: Optional[dict] = None, blend_audio: bool = True) -> None:
-        super().__init__(mean=mean, std=std, to_rgb=to_rgb, to_float32=True,
+                 blending: Optional[dict] = None, blend_audio: bool = True,
+                 format_shape: str = 'NCTHW', to_float32: bool = True) -> None:
+        if format_shape != 'NCTHW':
+            raise ValueError(f"AVDataPreprocessor supports format_shape='NCTHW' only (video "
+                             f"clips for 3D/ViT backbones), got {format_shape!r}")
+        super().__init__(mean=mean, std=std, to_rgb=to_rgb, to_float32=to_float32,
                          blending=blending, format_shape='NCTHW')
         self.blend_audio = blend_audio
 
     def forward(self, data: Union[dict, Tuple[dict]], training: bool = False) -> dict:
         """Batch one collated batch: see the class docstring for the output."""
         data = self.cast_data(data)
+        if _is_video_only(data['inputs']):
+            # MMAction2's standard inputs (PackActionInputs / PackAVInputs(video_only=True)):
+            # answer in kind, so models that expect a tensor (Recognizer3D) get one.
+            return super().forward(data, training)
         inputs = _dict_of_lists(data['inputs'])
         data_samples = data.get('data_samples')
         out: Dict[str, torch.Tensor] = {}

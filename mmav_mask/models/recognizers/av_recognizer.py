@@ -87,7 +87,10 @@ class AVRecognizer(BaseRecognizer):
         train_cfg: unused, kept for MMAction2 symmetry.
         test_cfg: ``dict(max_testing_views=K)`` scores K views at a time at
             test time (memory bound), as ``Recognizer3D``.
-        data_preprocessor: ``AVDataPreprocessor`` config.
+        data_preprocessor: ``AVDataPreprocessor`` config (default); an
+            ``ActionDataPreprocessor`` config (e.g. inherited from an
+            MMAction2 config) becomes an ``AVDataPreprocessor`` with the same
+            settings.
         init_cfg: mmengine init config.
     """
 
@@ -107,6 +110,11 @@ class AVRecognizer(BaseRecognizer):
             raise ValueError('AVRecognizer needs a backbone, an audio_backbone or both')
         if data_preprocessor is None:
             data_preprocessor = dict(type='AVDataPreprocessor')
+        elif isinstance(data_preprocessor, dict) and str(data_preprocessor.get('type')).split(
+                '.')[-1] == 'ActionDataPreprocessor':
+            # An MMAction2 config's preprocessor: same settings, and the audio batched too
+            # (AVDataPreprocessor is its subclass; video-only batches are unchanged).
+            data_preprocessor = dict(data_preprocessor, type='AVDataPreprocessor')
         if isinstance(backbone, dict) and 'use_mean_pooling' not in backbone:
             backbone = dict(backbone, use_mean_pooling=fc_norm)
         if backbone is not None:
