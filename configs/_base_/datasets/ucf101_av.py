@@ -48,13 +48,13 @@ test_pipeline = val_pipeline
 
 train_dataloader = dict(
     batch_size=8, num_workers=8, persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='KeyedSampler', shuffle=True),  # masks keyed on (seed, epoch, index)
     dataset=dict(type=dataset_type, ann_file=ann_file_train,
                  data_prefix=dict(video=f'{data_root}/videos'), audio_source=audio_source,
                  missing_audio=missing_audio, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8, num_workers=8, persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    sampler=dict(type='KeyedSampler', shuffle=False),  # same masks every round, any #procs
     dataset=dict(type=dataset_type, ann_file=ann_file_val,
                  data_prefix=dict(video=f'{data_root}/videos'), audio_source=audio_source,
                  missing_audio=missing_audio, pipeline=val_pipeline, test_mode=True))
