@@ -3,6 +3,7 @@ repeats the uninterrupted run's losses at k+1..k+m bit for bit (CPU,
 deterministic mode)."""
 import os.path as osp
 import types
+from functools import partial
 
 import pytest
 from mmengine.runner import Runner
@@ -22,14 +23,16 @@ def no_epoch_sleep(monkeypatch):
                                                                  time=time.time))
 
 
-def _train(work_dir, hooks, resume=False, crash_at=None, num_workers=0):
+def _train(work_dir, hooks, resume=False, crash_at=None, num_workers=0,
+           checkpoint_hook='CheckpointHook'):
     recorder = LossRecorder()
     custom = [recorder.hook] + list(hooks)
     if crash_at is not None:
         custom.append(CrashAfter(crash_at).hook)
-    runner = Runner(**toy_runner_cfg(work_dir, K + M, ckpt_interval=K, resume=resume,
-                                     custom_hooks=custom, num_workers=num_workers))
-    return _run(runner, recorder)
+    cfg = toy_runner_cfg(work_dir, K + M, ckpt_interval=K, resume=resume,
+                         custom_hooks=custom, num_workers=num_workers)
+    cfg['default_hooks']['checkpoint']['type'] = checkpoint_hook
+    return _run(Runner(**cfg), recorder)
 
 
 def _run(runner, recorder):
@@ -40,13 +43,15 @@ def _run(runner, recorder):
     return recorder.losses
 
 
-def _interrupted_then_resumed(tmp_path, make_hooks, num_workers=0):
-    full = _train(str(tmp_path / 'full'), make_hooks(), num_workers=num_workers)
+def _interrupted_then_resumed(tmp_path, make_hooks, num_workers=0,
+                              checkpoint_hook='CheckpointHook'):
+    train = partial(_train, num_workers=num_workers, checkpoint_hook=checkpoint_hook)
+    full = train(str(tmp_path / 'full'), make_hooks())
     work = str(tmp_path / 'split')
-    first = _train(work, make_hooks(), crash_at=K, num_workers=num_workers)
+    first = train(work, make_hooks(), crash_at=K)
     assert sorted(first) == list(range(1, K + 1))
     assert osp.isfile(osp.join(work, f'iter_{K}.pth'))
-    resumed = _train(work, make_hooks(), resume=True, num_workers=num_workers)
+    resumed = train(work, make_hooks(), resume=True)
     assert sorted(full) == list(range(1, K + M + 1))
     assert sorted(resumed) == list(range(K + 1, K + M + 1)), 'did not resume at k+1'
     # before the crash the two runs are the same run
@@ -54,10 +59,14 @@ def _interrupted_then_resumed(tmp_path, make_hooks, num_workers=0):
     return full, resumed
 
 
-@pytest.mark.parametrize('num_workers', [0, 1])
-def test_resume_reproduces_losses_exactly(tmp_path, num_workers):
+@pytest.mark.parametrize('num_workers,checkpoint_hook', [
+    (0, 'CheckpointHook'), (1, 'CheckpointHook'), (0, 'AtomicCheckpointHook')])
+def test_resume_reproduces_losses_exactly(tmp_path, num_workers, checkpoint_hook):
+    """Also with AtomicCheckpointHook, whose checkpoints hold only types that
+    load tensors-only (message hub included)."""
     full, resumed = _interrupted_then_resumed(
-        tmp_path, lambda: [ExactResumeHook()], num_workers=num_workers)
+        tmp_path, lambda: [ExactResumeHook()], num_workers=num_workers,
+        checkpoint_hook=checkpoint_hook)
     for it in range(K + 1, K + M + 1):
         assert resumed[it] == full[it], (it, resumed[it], full[it])
 
@@ -132,6 +141,8 @@ def _avmask_runner(work, data_root, hooks, resume=False, num_workers=0, max_iter
         head=dict(type='PixelReconstructionHead', norm_pix=True))
     cfg = toy_runner_cfg(work, max_iters, ckpt_interval=K, resume=resume, custom_hooks=hooks,
                          num_workers=num_workers, model=model)
+    # the configs' checkpoint hook: tensors-only checkpoints of the real model
+    cfg['default_hooks']['checkpoint']['type'] = 'AtomicCheckpointHook'
     cfg['train_dataloader'] = dict(
         batch_size=2, num_workers=num_workers, persistent_workers=False,
         sampler=dict(type='DefaultSampler', shuffle=True),

@@ -291,9 +291,10 @@ def test_swap_between_hash_and_load_cannot_run_code(tmp_path, monkeypatch):
         return real_sha256(data)
 
     monkeypatch.setattr(policy.hashlib, 'sha256', swapping_sha256)
-    assert policy.load_checkpoint_file(path)['args'].lr == 1.0
+    loaded = policy.load_checkpoint_file(path)
     monkeypatch.setattr(policy.hashlib, 'sha256', real_sha256)
-    assert not osp.exists(marker)
+    assert not osp.exists(marker), 'the swapped-in file was unpickled'
+    assert loaded['args'].lr == 1.0
     _refused(lambda: policy.load_checkpoint_file(path), marker, 'model.pth')
 
 

@@ -19,13 +19,25 @@ class NonFiniteLossError(FloatingPointError):
 
 @HOOKS.register_module()
 class NonFiniteLossHook(Hook):
-    """Checks the total loss before the backward pass of every training step.
+    """Catches NaN / inf training losses: stop naming the iteration, or skip the step.
 
-    The check sits inside ``optim_wrapper.update_params`` (wrapped on the
-    runner's optimizer wrapper at ``before_train``), so a bad step is caught
-    *before* its gradients reach the weights. In distributed runs the ranks
-    agree on the verdict with one all-reduce, so every rank stops or skips
-    together and none is left waiting in the gradient all-reduce.
+    The guard wraps ``optim_wrapper.update_params`` (at ``before_train``) and
+    computes, on the loss's device, whether the total loss is finite. Two ways
+    to act on it, chosen by ``check_interval``:
+
+    * ``None`` (default with ``action='stop'``): no extra host sync. The flag
+      is read after the step, when mmengine has already synchronised to log the
+      loss, and the run stops there, before any checkpoint of that iteration
+      is written. The bad step has reached the weights in memory, never a
+      saved checkpoint.
+    * ``k`` (an int): on every k-th iteration the flag is read *before* the
+      backward pass (one host sync per checked step), so a bad step is stopped
+      or skipped before its gradients reach the weights. ``action='skip'``
+      needs this (it defaults to ``check_interval=1``).
+
+    In distributed runs the ranks agree on the flag with one all-reduce, so
+    every rank stops or skips together and none waits in the gradient
+    all-reduce.
 
     Args:
         action: ``'stop'`` raises :class:`NonFiniteLossError` naming the
@@ -35,18 +47,31 @@ class NonFiniteLossHook(Hook):
             warning and counts it.
         max_skips: with ``'skip'``, raise once more than this many steps were
             skipped in the run (``None``: never).
+        check_interval: read the flag before the step every this many
+            iterations (a host sync each time), or ``None`` to read it after
+            the step at no extra sync (``'stop'`` only).
     """
 
     priority = 'VERY_HIGH'
 
-    def __init__(self, action: str = 'stop', max_skips: Optional[int] = None) -> None:
+    def __init__(self, action: str = 'stop', max_skips: Optional[int] = None,
+                 check_interval: Optional[int] = None) -> None:
         if action not in ('stop', 'skip'):
             raise ValueError(f"NonFiniteLossHook: action must be 'stop' or 'skip', got {action!r}")
+        if action == 'skip' and check_interval is None:
+            check_interval = 1  # skipping needs the verdict before the step
+        if check_interval is not None and (not isinstance(check_interval, int)
+                                           or check_interval < 1):
+            raise ValueError(f'NonFiniteLossHook: check_interval must be a positive int or '
+                             f'None, got {check_interval!r}')
         self.action = action
         self.max_skips = max_skips
+        self.check_interval = check_interval
         self.num_skipped = 0
         self.skipped_iters: List[int] = []
         self._last_losses: Dict[str, Any] = {}
+        self._pending: Optional[torch.Tensor] = None  # device flag of this step
+        self._pending_loss: Optional[torch.Tensor] = None
         self._runner = None
 
     # -- checkpoint state ------------------------------------------------
@@ -80,21 +105,38 @@ class NonFiniteLossHook(Hook):
         update_params = wrapper.update_params
 
         def guarded_update_params(loss, *args, **kwargs):
-            if self._all_finite(loss):
+            bad = self._bad_flag(loss)
+            if not self._checked_now():
+                # no host sync: remember the device flag, read it after the step
+                self._pending, self._pending_loss = bad, loss.detach()
+                return update_params(loss, *args, **kwargs)
+            if not bool(bad.item()):
                 return update_params(loss, *args, **kwargs)
             self._on_nonfinite(wrapper, loss)
 
         wrapper.update_params = guarded_update_params
         wrapper._nonfinite_guarded = True
 
+    def _checked_now(self) -> bool:
+        return (self.check_interval is not None
+                and self._runner.iter % self.check_interval == 0)
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if self._pending is None:
+            return
+        bad, loss = self._pending, self._pending_loss
+        self._pending = self._pending_loss = None
+        if bool(bad.item()):  # mmengine already synchronised to log this step's loss
+            self._on_nonfinite(None, loss, after_step=True)
+
     # -- the check -------------------------------------------------------
     @staticmethod
-    def _all_finite(loss: torch.Tensor) -> bool:
+    def _bad_flag(loss: torch.Tensor) -> torch.Tensor:
+        """(1,) float tensor on the loss's device: 1 if any rank's loss is non-finite."""
         bad = (~torch.isfinite(loss.detach())).any().to(torch.float32).reshape(1)
         if is_distributed():
-            bad = bad.to(loss.device)
             torch_dist.all_reduce(bad, op=torch_dist.ReduceOp.MAX)
-        return not bool(bad.item())
+        return bad
 
     def _bad_terms(self) -> str:
         terms = []
@@ -111,22 +153,27 @@ class NonFiniteLossHook(Hook):
                     break
         return ', '.join(terms) if terms else 'on another rank'
 
-    def _on_nonfinite(self, wrapper: OptimWrapper, loss: torch.Tensor) -> None:
+    def _on_nonfinite(self, wrapper: Optional[OptimWrapper], loss: torch.Tensor,
+                      after_step: bool = False) -> None:
         runner = self._runner
         iteration = runner.iter + 1
         where = (f'iteration {iteration} (epoch {runner.epoch + 1}, rank {get_rank()}): '
                  f'total loss {loss.detach().float().mean().item()}, non-finite terms: '
                  f'{self._bad_terms()}')
         if self.action == 'stop':
+            when = ('after its optimizer step (weights in memory are affected; no checkpoint '
+                    'of this iteration was written; check_interval=1 stops before the step)'
+                    if after_step else 'before its optimizer step')
             raise NonFiniteLossError(
-                f'Non-finite training loss at {where}. Lower the learning rate, check '
-                'the inputs of this iteration, or set '
+                f'Non-finite training loss at {where}; stopped {when}. Lower the learning '
+                'rate, check the inputs of this iteration, or set '
                 "custom_hooks=[dict(type='NonFiniteLossHook', action='skip')] to skip such steps.")
         self.num_skipped += 1
         self.skipped_iters.append(iteration)
-        # Keep the accumulation counter in step, drop this window's gradients.
-        wrapper._inner_count += 1
+        # Drop this window's gradients; the accumulation counter (public
+        # initialize_count_status) stays equal to the iterations done.
         wrapper.zero_grad()
+        wrapper.initialize_count_status(runner.model, iteration, runner.max_iters)
         runner.message_hub.update_scalar('train/nonfinite_skipped', self.num_skipped)
         runner.logger.warning(
             f'NonFiniteLossHook: skipped the optimizer step at {where}; '
