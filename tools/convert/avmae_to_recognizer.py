@@ -1,0 +1,46 @@
+"""Write the encoders of an AVMAE pretraining checkpoint for fine-tuning.
+
+Usage:
+    python tools/convert/avmae_to_recognizer.py IN OUT
+
+IN: an AVMAE checkpoint (work_dirs/avmae_*/epoch_N.pth; path or URL, read
+tensors-only). OUT: ``{'state_dict': ..., 'meta': ...}`` with the video ViT
+under ``backbone.*`` and the spectrogram ViT under ``audio_backbone.*``; layers
+the pretraining encoder shared between the modalities are copied into both
+(untied). Use it as ``model.pretrained=OUT`` of configs/avmae_demo_finetune_*.py.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import os.path as osp
+import sys
+
+import mmav_mask  # noqa: F401  (compat fixes before mmaction imports)
+import torch
+
+from mmav_mask.models.algorithms.av_mae_checkpoint import untie_avmae_encoders
+from mmav_mask.models.checkpoint_layouts import unwrap_state_dict
+from mmav_mask.utils.checkpoint import safe_load
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('src', help='AVMAE checkpoint (path or URL)')
+    parser.add_argument('dst', help='output .pth')
+    args = parser.parse_args(argv)
+    try:
+        state = untie_avmae_encoders(unwrap_state_dict(safe_load(args.src)))
+    except (KeyError, OSError, RuntimeError, TypeError, ValueError) as e:
+        print(f'error: {args.src}: {e}', file=sys.stderr)
+        return 1
+    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
+    torch.save(dict(state_dict=state, meta=dict(source=args.src, layout='mmav')), args.dst)
+    video = sum(k.startswith('backbone.') for k in state)
+    audio = sum(k.startswith('audio_backbone.') for k in state)
+    print(f'wrote {args.dst}: {video} video encoder tensors, {audio} audio encoder tensors')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
