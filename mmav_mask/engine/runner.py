@@ -9,7 +9,11 @@ run starts, and logged:
   ``tools/dist_train.sh``);
 * mixed precision: a config that asks for ``AmpOptimWrapper`` (or ``--amp``)
   trains in fp32 with ``OptimWrapper`` where mmengine's AMP wrapper cannot run
-  (no CUDA / NPU / MLU / MUSA device), instead of failing in its constructor.
+  (no CUDA / NPU / MLU / MUSA device), instead of failing in its constructor;
+* CPU-only distributed runs (``--launcher pytorch`` without CUDA): the gloo
+  process group is started here, because mmengine's ``init_dist`` calls
+  ``torch.cuda.set_device``, and DDP gets ``device_ids=None`` instead of
+  ``[LOCAL_RANK]``, which DDP refuses for a CPU module. Nothing is patched.
 
 Configs select it with ``runner_type = 'MMAVRunner'`` (``_base_/default_runtime.py``),
 which both ``tools/train.py`` and MMAction2's own ``tools/train.py`` honour.
@@ -18,9 +22,11 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 from typing import Dict
 
 import torch
+import torch.distributed as torch_dist
 from mmaction.registry import RUNNERS
 from mmengine.device import is_cuda_available, is_mlu_available, is_musa_available, is_npu_available
 from mmengine.logging import print_log
@@ -75,7 +81,25 @@ class MMAVRunner(Runner):
                           f'{env_cfg.get("dist_cfg", {}).get("backend", "nccl")!r}',
                           logger='current', level=logging.WARNING)
             env_cfg['dist_cfg'] = chosen
+            if (not torch.cuda.is_available() and self.launcher == 'pytorch'
+                    and not torch_dist.is_initialized()):
+                # mmengine then skips init_dist (and its torch.cuda.set_device)
+                torch_dist.init_process_group(
+                    backend=chosen.get('backend', 'gloo'), rank=int(os.environ['RANK']),
+                    world_size=int(os.environ['WORLD_SIZE']),
+                    **{k: v for k, v in chosen.items() if k != 'backend'})
         super().setup_env(env_cfg)
+
+    def wrap_model(self, model_wrapper_cfg, model):
+        if self.distributed and not torch.cuda.is_available():
+            # a CPU module: DDP needs device_ids=None, mmengine passes [LOCAL_RANK]
+            model_wrapper_cfg = dict(model_wrapper_cfg or dict(
+                type='MMDistributedDataParallel', broadcast_buffers=False,
+                find_unused_parameters=self.cfg.get('find_unused_parameters', False)))
+            if model_wrapper_cfg.setdefault('type', 'MMDistributedDataParallel') == \
+                    'MMDistributedDataParallel':
+                model_wrapper_cfg.setdefault('device_ids', None)
+        return super().wrap_model(model_wrapper_cfg, model)
 
     def build_optim_wrapper(self, optim_wrapper):
         chosen = runtime_optim_wrapper(optim_wrapper)

@@ -1,6 +1,7 @@
 """Environment fixes for the pinned stack (torch 2.14, mmengine 0.10.7, mmaction2 1.2).
 
-Imported first by :mod:`mmav_mask`; every patch is idempotent and narrow:
+Imported first by :mod:`mmav_mask`; only these documented breakages are handled
+at import (idempotent):
 
 a. The PyPI mmaction2 1.2.0 wheel lacks ``mmaction/models/localizers/drn``
    (upstream issue 2714), so ``import mmaction.models`` fails. A placeholder
@@ -13,24 +14,16 @@ c. torch >= 2.6 refuses mmengine's runner checkpoints with weights_only=True
    are registered for every scheme through mmengine's public
    ``CheckpointLoader.register_scheme(..., force=True)``: no private
    attribute is touched and nothing sets weights_only off.
-d. CPU-only distributed runs, only on a machine without CUDA (nothing is
-   patched where CUDA is present): mmengine calls ``torch.cuda.set_device``
-   and wraps DDP with ``device_ids=[LOCAL_RANK]`` unconditionally. These two
-   remain patches (mmengine offers no hook for either): ``init_dist`` skips
-   ``set_device`` and uses gloo instead of nccl, and
-   ``MMDistributedDataParallel`` gets ``device_ids=None``.
 
-Atomic checkpoint writes are not a patch: configs name the registered
-``AtomicCheckpointHook`` (:mod:`mmav_mask.engine.hooks`).
+Not handled here, and not by patching mmengine: CPU-only distributed runs
+(``MMAVRunner``, the configs' ``runner_type``) and atomic checkpoint writes
+(the registered ``AtomicCheckpointHook`` that the configs name).
 """
 from __future__ import annotations
 
-import functools
 import importlib.util
 import sys
 import types
-
-import torch
 
 _APPLIED = False
 
@@ -66,34 +59,6 @@ def _check_importlib_metadata() -> None:
                           'package: pip install importlib-metadata')
 
 
-def _cpu_distributed() -> None:
-    from mmengine.dist import utils as dist_utils
-    from mmengine.model.wrappers import distributed as ddp_mod
-
-    def cpu_safe(init_fn):
-        @functools.wraps(init_fn)
-        def wrapper(backend, *args, **kwargs):
-            set_device = torch.cuda.set_device
-            torch.cuda.set_device = lambda *a, **k: None
-            try:
-                return init_fn('gloo' if backend == 'nccl' else backend, *args, **kwargs)
-            finally:
-                torch.cuda.set_device = set_device
-        return wrapper
-
-    dist_utils._init_dist_pytorch = cpu_safe(dist_utils._init_dist_pytorch)
-    dist_utils._init_dist_slurm = cpu_safe(dist_utils._init_dist_slurm)
-
-    original_init = ddp_mod.MMDistributedDataParallel.__init__
-
-    @functools.wraps(original_init)
-    def ddp_init(self, module, detect_anomalous_params=False, **kwargs):
-        kwargs['device_ids'] = None
-        original_init(self, module, detect_anomalous_params=detect_anomalous_params, **kwargs)
-
-    ddp_mod.MMDistributedDataParallel.__init__ = ddp_init
-
-
 def apply() -> None:
     """Applies all fixes once per process."""
     global _APPLIED
@@ -103,6 +68,4 @@ def apply() -> None:
     _check_importlib_metadata()
     from .checkpoint import register_safe_loaders
     register_safe_loaders()
-    if not torch.cuda.is_available():
-        _cpu_distributed()
     _APPLIED = True
