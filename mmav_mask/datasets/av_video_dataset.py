@@ -71,9 +71,9 @@ class AVVideoDataset(BaseActionDataset):
     and it opens each video the way the pipeline's ``DecordInit`` /
     ``SafeDecordInit`` will. With MMAction2's ``DecordInit`` (which hands
     decord the file from memory and segfaults on e.g. a truncated AVI), a
-    file that was not probed is opened once per process in a forked child
-    before the pipeline runs (about 40 ms per file); ``SafeDecordInit`` does
-    its own check and opens by path.
+    file that was not probed is opened once per process in a long-lived
+    forked child before the pipeline runs (about 10 ms per file);
+    ``SafeDecordInit`` does its own check and opens by path.
 
     Each sample's info gets ``filename``, ``label``, ``audio_source``,
     ``audio_path`` (None for 'track') and ``missing_audio``, which

@@ -16,6 +16,7 @@ import json
 import os
 import select
 import signal
+import threading
 import time
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -183,6 +184,99 @@ def _cached(key: Tuple, decode: bool):
     return False, None
 
 
+class _Sentinel:
+    """A long-lived forked child that opens files on request, so checking one
+    file costs a pipe round trip and the decoder's work instead of a fork of
+    the whole (torch-sized) process. One per process: a DataLoader worker
+    forked from the owner starts its own. The child ends when its request
+    pipe closes (every process holding it has exited)."""
+
+    def __init__(self) -> None:
+        self.pid = None
+        self.owner = None
+        self.req = self.resp = None
+        self.lock = threading.Lock()
+
+    def _start(self) -> None:
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: answer requests until the parent closes the pipe
+            try:
+                os.close(req_w)
+                os.close(resp_r)
+                with os.fdopen(req_r, 'r') as inp, os.fdopen(resp_w, 'w', buffering=1) as out:
+                    for line in inp:
+                        path, mode, decode = json.loads(line)
+                        try:
+                            decord_check(path, mode, decode)
+                            out.write('null\n')
+                        except Exception as e:  # noqa: BLE001 - sent to the parent
+                            out.write(json.dumps(f'{type(e).__name__}: {e}') + '\n')
+            finally:
+                os._exit(0)
+        os.close(req_r)
+        os.close(resp_w)
+        self.pid, self.owner = pid, os.getpid()
+        self.req = os.fdopen(req_w, 'w', buffering=1)
+        self.resp = os.fdopen(resp_r, 'rb', buffering=0)
+
+    def _close_pipes(self) -> None:
+        for f in (self.req, self.resp):
+            try:
+                f.close()
+            except OSError:
+                pass
+
+    def _stop(self, kill: bool = False) -> str:
+        """Close the pipes, reap the child; its fate as text."""
+        self._close_pipes()
+        if kill:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = None
+        return _signal_name(status)
+
+    def check(self, path: str, mode: str, decode: bool, timeout_s: float) -> Optional[str]:
+        """None when decord reads ``path``, else the reason."""
+        with self.lock:
+            return self._check(path, mode, decode, timeout_s)
+
+    def _check(self, path: str, mode: str, decode: bool, timeout_s: float) -> Optional[str]:
+        if self.pid is not None and self.owner == os.getpid():
+            if os.waitpid(self.pid, os.WNOHANG)[0]:  # gone since the last request
+                self._close_pipes()
+                self.pid = None
+        if self.pid is not None and self.owner != os.getpid():
+            # inherited from the process that forked us: not ours to use
+            self._close_pipes()
+            self.pid = None
+        if self.pid is None:
+            self._start()
+        try:
+            self.req.write(json.dumps([path, mode, decode]) + '\n')
+        except (BrokenPipeError, OSError):
+            return f'decoder crashed ({self._stop()})'
+        line, deadline = b'', time.monotonic() + timeout_s
+        while not line.endswith(b'\n'):
+            left = deadline - time.monotonic()
+            ready = select.select([self.resp], [], [], max(left, 0))[0] if left > 0 else []
+            if not ready:
+                self._stop(kill=True)
+                return f'decoder crashed (timed out after {timeout_s:.0f} s)'
+            chunk = self.resp.read(65536)
+            if not chunk:
+                return f'decoder crashed ({self._stop()})'
+            line += chunk
+        return json.loads(line)
+
+
+_SENTINEL = _Sentinel()
+
+
 def check_decord_files(paths: Iterable[str], mode: str = 'bytes', decode: bool = True,
                        timeout_s: float = DEFAULT_TIMEOUT_S) -> List[Optional[str]]:
     """Isolated, cached :func:`decord_check` of many files.
@@ -217,7 +311,10 @@ def check_decord_files(paths: Iterable[str], mode: str = 'bytes', decode: bool =
             answers[p] = 'zero-byte file'
         elif p not in todo:
             todo.append(p)
-    if todo:
+    if len(todo) == 1:
+        answers[todo[0]] = _SENTINEL.check(todo[0], mode, decode, timeout_s)
+        remember(todo[0], mode, answers[todo[0]], decode)
+    elif todo:
         for p, (ok, value) in zip(todo, run_isolated(_Check(mode, decode), todo, timeout_s)):
             answers[p] = None if ok else str(value)
             remember(p, mode, answers[p], decode)

@@ -92,6 +92,26 @@ def test_isolated_decord_check(avi_tree):
     assert by_path[:6] == [None] * 6
 
 
+def test_sentinel_one_file_at_a_time(avi_tree):
+    """Single-file checks go to a long-lived child; a crash costs only that
+    answer, and the next check gets a fresh child."""
+    from mmav_mask.datasets import isolated_decode as iso
+    vids = avi_tree / 'videos/A'
+    pids, got = [], []
+    for name in ['good.avi', 'cut50.avi', 'good.mp4', 'cut90.avi', 'cut99.avi']:
+        path = str(vids / name)
+        for level in (False, True):  # forget earlier tests' answers
+            iso._CHECK_CACHE.pop(iso.file_key(path, 'bytes') + (level,), None)
+        got.append(check_decord_files([path], 'bytes', decode=False)[0])
+        pids.append(iso._SENTINEL.pid)
+    assert got == [None, 'decoder crashed (killed by SIGSEGV)', None,
+                   'decoder crashed (killed by SIGSEGV)', None]
+    # same child until it crashed, a new one after each crash
+    assert pids[1] is None and pids[3] is None
+    assert pids[0] is not None and pids[2] not in (None, pids[0]) and pids[4] not in (
+        None, pids[2])
+
+
 # the dataset in a subprocess, iterated with a DataLoader
 _DATASET_RUN = """
 import json, logging, sys
