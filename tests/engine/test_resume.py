@@ -153,6 +153,7 @@ def _avmask_runner(work, data_root, hooks, resume=False, num_workers=0, max_iter
     return Runner(**cfg)
 
 
+@pytest.mark.slow  # makes demo clips in a subprocess, trains the real model 3 times
 def test_avmask_resume_is_exact_on_demo_clips(tmp_path):
     """Our tiny AVMaskEnhancer (drop path, fusion dropout) on decoded demo clips
     with random crop, flip and tube masks: 4 clips / batch 2 = 2 iterations per

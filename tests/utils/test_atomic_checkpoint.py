@@ -20,6 +20,8 @@ sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'en
 from _atomic_child import run_and_hang  # noqa: E402
 from _toy import LossRecorder, toy_runner_cfg  # noqa: E402
 
+pytestmark = pytest.mark.slow  # forks training processes and SIGKILLs them
+
 
 def _kill_mid_write(tmp_path, target, upstream=False):
     """Forks a child (a separate process sharing the imports) that trains and
