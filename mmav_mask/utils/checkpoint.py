@@ -362,7 +362,7 @@ def make_checkpoint_safe(obj: Any, where: str = 'checkpoint'
         if isinstance(value, np.ndarray):
             return walk(value.tolist(), name) if value.dtype.hasobject else value
         if isinstance(value, np.generic):
-            return value.item() if value.dtype.hasobject else value
+            return walk(value.item(), name) if value.dtype.hasobject else value
         if isinstance(value, dict):
             cls = type(value) if type(value) in (OrderedDict, Counter) else dict
             items = ((k, walk(v, f'{name}.{k}')) for k, v in value.items()
@@ -377,6 +377,8 @@ def make_checkpoint_safe(obj: Any, where: str = 'checkpoint'
             if isinstance(value, (set, frozenset)):
                 return set(items)
             return items if isinstance(value, list) else tuple(items)
+        if isinstance(value, os.PathLike):
+            return os.fspath(value)
         dropped.append(f'{name} ({type(value).__module__}.{type(value).__qualname__})')
         return _DROP
 

@@ -361,3 +361,33 @@ def test_copied_checkpoint_loads_and_resumes_anywhere(tmp_path, hook):
     runner.train()
     assert sorted(recorder.losses) == [3, 4] and runner.iter == 4
     assert len(runner.message_hub.get_scalar('train/loss').data[0]) == 4  # history came along
+
+
+def test_writer_keeps_only_allowlisted_types(tmp_path):
+    """save_checkpoint_atomic: mmengine/numpy types stay, containers become
+    plain, anything else is dropped; the file loads tensors-only."""
+    import argparse
+    import collections
+    import pathlib
+    from mmengine.config import ConfigDict
+    Point = collections.namedtuple('Point', 'x y')
+    buf = HistoryBuffer()
+    buf.update(2.0)
+    marker = str(tmp_path / 'PWNED')
+    ckpt = {'state_dict': {'w': torch.ones(2)},
+            'meta': {'cfg': ConfigDict(a=1), 'pt': Point(1, 2), 'path': pathlib.Path('/x'),
+                     'ns': argparse.Namespace(a=1), 'evil': OpenPayload(marker),
+                     'dd': collections.defaultdict(int, a=3), 'np': np.float32(1.5),
+                     'obj': np.array([1, 'a'], dtype=object)},
+            'message_hub': {'log_scalars': {'train/loss': buf}}}
+    path = str(tmp_path / 'iter_1.pth')
+    policy.save_checkpoint_atomic(ckpt, path)
+    assert policy.unsafe_globals(path) == []
+    loaded = policy.load_checkpoint_file(path)
+    meta = loaded['meta']
+    assert meta['cfg'] == {'a': 1} and type(meta['cfg']) is dict
+    assert meta['pt'] == (1, 2) and meta['path'] == '/x' and meta['dd'] == {'a': 3}
+    assert meta['np'] == np.float32(1.5) and meta['obj'] == [1, 'a']
+    assert 'ns' not in meta and 'evil' not in meta and not osp.exists(marker)
+    assert loaded['message_hub']['log_scalars']['train/loss'].current() == 2.0
+    assert [n for n in os.listdir(tmp_path) if n.endswith('.tmp')] == []
