@@ -172,6 +172,21 @@ def test_truncated_alone_raises_naming_the_file(avi_tree, cut, workers):
 
 
 @pytest.mark.parametrize('workers', [0, 2])
+def test_99_percent_cut_alone_loads(avi_tree, workers):
+    """The 99 % cut still has its index: DecordInit reads it (no false alarm)."""
+    res = _dataset(avi_tree, 'DecordInit', ['A/cut99.avi'], workers)
+    assert 'error' not in res and res['shapes'] == [[1, 3, 4, 32, 32]], res
+
+
+def test_truncated_alone_skip_policy(avi_tree):
+    """Only crashing files and bad_video='skip': nothing left is an error
+    naming the list, not a crash (raised at load, before any worker)."""
+    res = _dataset(avi_tree, 'DecordInit', list(CRASHING), 0, bad_video='skip')
+    assert res['error'].startswith('AnnotationError') and 'list.txt' in res['error'], res
+    assert '3 unreadable videos' in res['error']
+
+
+@pytest.mark.parametrize('workers', [0, 2])
 def test_truncated_mixed_skip_policy(avi_tree, workers):
     """bad_video='skip': the probe (in forked children) drops the three files
     that crash decord, logs the count, and the rest loads in workers."""
