@@ -13,6 +13,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmav_mask  # noqa: E402,F401  (compat fixes + registration before configs load)
 from mmengine.config import Config, DictAction  # noqa: E402
+from torch.distributed.elastic.multiprocessing.errors import record  # noqa: E402
 from mmav_mask.utils.runner import build_runner, set_work_dir  # noqa: E402
 
 
@@ -50,6 +51,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
+# @record: under torchrun, a raising worker writes its error to TORCHELASTIC_ERROR_FILE,
+# which tools/dist_*.sh read back to name the first failing rank.
+@record
 def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # subprocess runs of the CLIs and launchers (minutes)
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'configs', 'avmask_demo_tiny.py')
 
@@ -102,3 +104,111 @@ def test_dist_train_two_cpu_processes(demo_root):
         clips = sum(1 for line in f if line.strip())
     iters = -(-clips // 8)
     assert f'Epoch(train) [2][{iters}/{iters}]' in out, out[-3000:]
+
+
+LAUNCHERS = {'dist_train.sh': 2, 'dist_test.sh': 3, 'slurm_train.sh': 3, 'slurm_test.sh': 4}
+
+
+@pytest.mark.parametrize('script', sorted(LAUNCHERS))
+def test_launchers_print_usage_when_arguments_are_missing(script):
+    for nargs in range(LAUNCHERS[script]):
+        args = ['configs/avmask_demo_tiny.py', 'a', 'b', 'c'][:nargs]
+        proc = subprocess.run(['bash', osp.join('tools', script)] + args, cwd=REPO,
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 2, (script, args, proc.stderr)
+        assert proc.stderr.startswith('usage: ') or '\nusage: ' in proc.stderr, proc.stderr
+        assert 'unbound variable' not in proc.stderr
+
+
+def test_dist_launcher_rejects_a_bad_process_count_and_a_missing_config():
+    proc = subprocess.run(['bash', 'tools/dist_train.sh', CONFIG, 'two'], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "NUM_PROCESSES must be a positive integer, got 'two'" in proc.stderr
+    proc = subprocess.run(['bash', 'tools/dist_train.sh', 'configs/nope.py', '2'], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and 'config file not found: configs/nope.py' in proc.stderr
+
+
+FAIL_HOOK = '''
+from mmaction.registry import HOOKS
+from mmengine.dist import get_rank
+from mmengine.hooks import Hook
+
+
+@HOOKS.register_module()
+class FailOnRank1Hook(Hook):
+    def __init__(self):
+        if get_rank() == 1:
+            raise RuntimeError('boom on rank 1')
+'''
+
+
+def test_failed_dist_run_ends_naming_the_first_failing_rank(demo_root, tmp_path):
+    """Rank 1 raises while the runner starts; rank 0 goes on until torchrun stops it."""
+    (tmp_path / 'fail_on_rank1.py').write_text(FAIL_HOOK)
+    cfg = tmp_path / 'fail_rank1.py'
+    cfg.write_text(f"_base_ = ['{CONFIG}']\n"
+                   "custom_imports = dict(imports=['mmav_mask', 'fail_on_rank1'])\n"
+                   "custom_hooks = [dict(type='FailOnRank1Hook')]\n")
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore', PYTHON=sys.executable,
+               PYTHONPATH=str(tmp_path), PORT=str(29500 + (os.getpid() + 7) % 1000))
+    proc = subprocess.run(['bash', 'tools/dist_train.sh', str(cfg), '2', '--work-dir',
+                           str(tmp_path / 'work')] + _data_options(demo_root), cwd=REPO,
+                          env=env, capture_output=True, text=True, errors='replace', timeout=300)
+    assert proc.returncode != 0
+    tail = proc.stderr.strip().splitlines()[-6:]
+    summary = '\n'.join(tail)
+    assert any(line.startswith('distributed run failed (exit code')
+               and 'first failing rank 1 ' in line for line in tail), summary
+    assert '  RuntimeError: boom on rank 1' in tail, summary
+    assert any('fail_on_rank1.py:11 in __init__' in line for line in tail), summary
+
+
+FAKE_SRUN = '''#!/usr/bin/env python3
+"""Stands in for slurm's srun: runs the command once per task with SLURM_PROCID set."""
+import os, subprocess, sys
+args = sys.argv[1:]
+ntasks = int(next(a.split('=', 1)[1] for a in args if a.startswith('--ntasks=')))
+cmd = args[args.index('bash'):]
+rcs = [subprocess.call(cmd, env=dict(os.environ, SLURM_PROCID=str(r))) for r in range(ntasks)]
+sys.exit(next((rc for rc in rcs if rc), 0))
+'''
+# the entry point each task runs in place of tools/train.py: rank 1 raises under @record
+FAKE_TASK = '''
+import os, sys
+from torch.distributed.elastic.multiprocessing.errors import record
+
+@record
+def main():
+    if os.environ['SLURM_PROCID'] == '1':
+        raise OSError('no space left on rank 1')
+
+main()
+'''
+
+
+@pytest.mark.parametrize('script,args', [
+    ('slurm_train.sh', ['part', 'job', CONFIG]),
+    ('slurm_test.sh', ['part', 'job', CONFIG, 'ckpt.pth'])])
+def test_failed_slurm_run_ends_naming_the_first_failing_rank(tmp_path, script, args):
+    """srun and the task are stand-ins; what is tested is the launcher's error plumbing."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    (bin_dir / 'srun').write_text(FAKE_SRUN)
+    (bin_dir / 'srun').chmod(0o755)
+    task = tmp_path / 'task.py'
+    task.write_text(FAKE_TASK)
+    fake_python = bin_dir / 'fake_python'
+    # the launcher runs "$PYTHON" -u tools/<x>.py ... for tasks and "$PYTHON" summary.py
+    fake_python.write_text(f'#!/usr/bin/env bash\ncase "$1" in */dist_failure_summary.py) '
+                           f'exec {sys.executable} "$@";; *) exec {sys.executable} {task};; esac\n')
+    fake_python.chmod(0o755)
+    env = dict(os.environ, PATH=f'{bin_dir}:{os.environ["PATH"]}', PYTHON=str(fake_python),
+               GPUS='3', ERROR_DIR=str(tmp_path / 'errors'))
+    proc = subprocess.run(['bash', osp.join('tools', script)] + args, cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    tail = proc.stderr.strip().splitlines()[-4:]
+    assert tail[0].startswith('distributed run failed (exit code 1): first failing rank 1 at')
+    assert tail[1] == '  OSError: no space left on rank 1'
+    assert tail[2].endswith('task.py:8 in main')

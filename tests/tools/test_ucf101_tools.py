@@ -16,6 +16,8 @@ EXTRACT = osp.join(REPO, 'tools', 'data', 'ucf101', 'extract_audio.py')
 sys.path.insert(0, osp.join(REPO, 'tests', 'datasets'))
 from media_utils import make_av_clip  # noqa: E402
 
+pytestmark = pytest.mark.slow  # subprocess runs of the tools
+
 CLASS_IND = '1 ApplyEyeMakeup\r\n2 HandstandPushups\r\n3 YoYo\r\n'
 
 

@@ -23,9 +23,13 @@ uninterrupted run. This hook removes that history dependence:
   'step')``.
 
 So what a step draws depends only on the seed, the rank and the iteration,
-never on how the process got there. Add it to ``custom_hooks`` together with
-``randomness = dict(seed=..., deterministic=True)``. With ``num_workers > 0``
-the data side stays exact through mmengine's worker seeding and replay.
+never on how the process got there. ``configs/_base_/default_runtime.py`` puts
+it in every config's ``custom_hooks`` with ``randomness = dict(seed=0,
+deterministic=False)``: the random draws then repeat on resume. Bit-identical
+losses also need deterministic kernels where the backend has others (CUDA):
+``tools/train.py --deterministic`` (``randomness.deterministic=True``), as the
+CPU test does. With ``num_workers > 0`` the data side stays exact through
+mmengine's worker seeding and replay.
 """
 from __future__ import annotations
 

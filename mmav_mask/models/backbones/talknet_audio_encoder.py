@@ -1,7 +1,7 @@
 """TalkNet-style SE-ResNet34 audio encoder on MFCC (or any T x F feature).
 
-Follows the audio front end of TalkNet (Tao et al., ACM MM 2021) as described in
-DESIGN.md section 5: a quarter-width ResNet34 (stages 3, 4, 6, 3 with widths
+Follows the audio front end of TalkNet (Tao et al., ACM MM 2021; TaoRuijie/TalkNet-ASD,
+``model/audioEncoder.py``): a quarter-width ResNet34 (stages 3, 4, 6, 3 with widths
 16, 32, 64, 128) made of basic blocks with squeeze-and-excitation, conv1 7x7
 with stride 2 on frequency only; frequency is averaged away at the end and time
 is downsampled 4x (stages 2 and 3), i.e. 4 MFCC rows (10 ms hop) -> one 40 ms

@@ -16,7 +16,7 @@ from .fusion_utils import TalkNetAttentionLayer, align_audio_to_video, valid_aud
 class DecoderAllTokensFusion(NoFusion):
     """Cross A->V and V->A on the full decoder sequence, concat, self-attention at 2C, 2C->C.
 
-    Differences from the authors' fork (DESIGN.md section 2): both directions
+    Differences from the authors' VideoMAE fork (xid32/189VU_Github_sample): both directions
     start from the original streams; the audio tokens are not repeated a
     hard-coded number of times: the audio-query rows are pooled to the T'
     slices and gathered by each decoder token's slice (its own time only).
