@@ -260,3 +260,15 @@ def test_every_variant_loads_the_pretraining_checkpoint_the_same_way(tmp_path, v
             assert torch.equal(own[target], value), key
             checked += 1
     assert checked > 10
+
+
+def test_read_out_is_the_backbones():
+    """fc_norm only sets a default of the backbone's own use_mean_pooling."""
+    rec = _recognizer()
+    assert rec.backbone.use_mean_pooling and rec.use_fc_norm
+    assert not hasattr(rec, 'fc_norm') and isinstance(rec.backbone.norm, torch.nn.Identity)
+    tokens = _recognizer(fc_norm=False)  # token-wise norm kept, tokens pooled by the recognizer
+    assert not tokens.backbone.use_mean_pooling and not tokens.use_fc_norm
+    x = torch.randn(2, 3, 4, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(tokens.video_feature(x), tokens.backbone(x).mean(1))

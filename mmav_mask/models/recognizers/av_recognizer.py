@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
@@ -23,6 +24,15 @@ from ..utils.views import flatten_views
 # encoder norm initialises ``backbone.fc_norm`` of a mean-pooling backbone.
 FC_NORM_RULES = RECOGNIZER_FC_NORM_RULES
 DEFAULT_KEY_RULES = RECOGNIZER_KEY_RULES
+
+
+def _accepts(module_type, arg: str) -> bool:
+    """Whether the MODELS class ``module_type`` (name or class) takes ``arg``."""
+    cls = MODELS.get(module_type) if isinstance(module_type, str) else module_type
+    try:
+        return cls is not None and arg in inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 class PretrainedLoadReport(NamedTuple):
@@ -72,8 +82,9 @@ class AVRecognizer(BaseRecognizer):
             one encoder's width).
         fusion: 'concat' or 'sum' of the pooled vectors.
         fc_norm: default of the backbone config's ``use_mean_pooling`` when
-            it does not set it (True: mean pooling + ``backbone.fc_norm``;
-            False: the backbone's token-wise norm, tokens mean pooled here).
+            it does not set it and the backbone takes that argument (True:
+            mean pooling + ``backbone.fc_norm``; False: the backbone's
+            token-wise norm, tokens mean pooled here).
         audio_drop_prob: while training, treat a clip with audio as silent
             with this probability (modality dropout; trains the video-only
             path that UCF101's silent clips use at test time).
@@ -115,7 +126,8 @@ class AVRecognizer(BaseRecognizer):
             # An MMAction2 config's preprocessor: same settings, and the audio batched too
             # (AVDataPreprocessor is its subclass; video-only batches are unchanged).
             data_preprocessor = dict(data_preprocessor, type='AVDataPreprocessor')
-        if isinstance(backbone, dict) and 'use_mean_pooling' not in backbone:
+        if isinstance(backbone, dict) and 'use_mean_pooling' not in backbone and \
+                _accepts(backbone.get('type'), 'use_mean_pooling'):
             backbone = dict(backbone, use_mean_pooling=fc_norm)
         if backbone is not None:
             super().__init__(backbone=backbone, cls_head=cls_head, train_cfg=train_cfg,
