@@ -272,3 +272,27 @@ def test_read_out_is_the_backbones():
     x = torch.randn(2, 3, 4, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(tokens.video_feature(x), tokens.backbone(x).mean(1))
+
+
+def test_stock_vision_transformer_loads_the_pretraining_checkpoint(tmp_path):
+    """Same file, same ``pretrained`` route: MMAction2's VisionTransformer and our
+    MaskedVideoViT (independent implementations) give the same visual feature."""
+    _, path = _pretrained_avmask(tmp_path)
+    vit = dict(type='VisionTransformer', img_size=32, patch_size=16, embed_dims=D, depth=2,
+               num_heads=2, num_frames=4, init_cfg=None)
+    head = dict(type='TimeSformerHead', num_classes=NUM_CLASSES, in_channels=2 * D)
+    audio = dict(AUDIO, out_dim=D)
+    stock = MODELS.build(dict(type='AVRecognizer', backbone=vit, audio_backbone=audio,
+                              cls_head=head))
+    ours = MODELS.build(dict(type='AVRecognizer', backbone=BACKBONE, audio_backbone=audio,
+                             cls_head=head))
+    for model in (stock, ours):
+        report = model.load_pretrained(path)
+        # MMAction2 keeps its fixed sinusoid table in the state dict; checkpoints do not
+        assert set(report.missing) <= {'backbone.pos_embed'}
+        assert report.unexpected == [] and report.mismatched == []
+        model.eval()
+    x = torch.randn(2, 3, 4, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(stock.video_feature(x), ours.video_feature(x),
+                                   atol=2e-5, rtol=1e-4)
