@@ -47,5 +47,14 @@ def test_reconstruction_arrays_and_png(tmp_path):
     avis = ~np.repeat(np.repeat(amask.numpy(), 16, 1), 16, 2)
     np.testing.assert_allclose(res['spec_rec'][avis], res['spec'][avis], atol=1e-5)
     assert np.abs(res['spec_rec'][~avis] - res['spec'][~avis]).mean() > 1e-3
+    # masked patch k (raster order) shows prediction k, its 16 x 16 values row-major
+    data = model.data_preprocessor(batch, False)['inputs']
+    with torch.no_grad():
+        pred = model(data, mode='tensor')['audio'].numpy()
+    for i in range(2):
+        cells = [(t, f) for t in range(4) for f in range(2) if amask[i, t, f]]
+        for k, (t, f) in enumerate(cells):
+            np.testing.assert_allclose(res['spec_rec'][i, 16 * t:16 * t + 16, 16 * f:16 * f + 16],
+                                       pred[i, k].reshape(16, 16), atol=1e-5)
     tool.draw(res, str(tmp_path / 'p.png'), num_frames=2)
     assert (tmp_path / 'p.png').stat().st_size > 1000
