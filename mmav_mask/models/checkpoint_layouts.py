@@ -24,6 +24,11 @@ Layouts (:func:`detect_layout`):
     MMAction2 1.2 ``Recognizer3D`` + ``VisionTransformer``: ``backbone.*`` with
     ``patch_embed.projection`` and mmcv FFN names (``mlp.layers.0.0`` = fc1,
     ``mlp.layers.1`` = fc2), ``backbone.pos_embed`` stored, ``cls_head.*``.
+``'avmae'``
+    an ``AVMAE`` (Audiovisual MAE) pretraining checkpoint: ``backbone.video.*``
+    and ``backbone.audio.*`` encoders whose shared layers live once, in the
+    video ViT; :func:`~mmav_mask.models.algorithms.av_mae_checkpoint.untie_avmae_encoders`
+    copies them into two stand-alone encoders (``backbone.*``, ``audio_backbone.*``).
 ``'talknet'``
     TalkNet-ASD's published files (``talkNet.saveParameters``:
     ``torch.save(talkNet.state_dict())``): the audio encoder under
@@ -45,7 +50,7 @@ from torch import Tensor, nn
 
 StateDict = Dict[str, Tensor]
 
-LAYOUTS = ('mmav', 'videomae', 'videomae_finetuned', 'mmaction_vit', 'talknet')
+LAYOUTS = ('mmav', 'avmae', 'videomae', 'videomae_finetuned', 'mmaction_vit', 'talknet')
 
 # Order of the wrapper keys tried by unwrap_state_dict. mmengine checkpoints hold
 # the weights in 'state_dict' next to 'meta'/'optimizer'/'message_hub' and never
@@ -98,6 +103,8 @@ def detect_layout(state: Mapping[str, Tensor]) -> str:
 
     if has('backbone.patch_embed.projection.'):
         return 'mmaction_vit'
+    if has('backbone.video.'):
+        return 'avmae'
     if has('backbone.patch_embed.proj.') or has('audio_backbone.') or has('fusion.'):
         return 'mmav'
     if has('encoder.patch_embed.proj.') or has('encoder_to_decoder.'):
@@ -226,8 +233,15 @@ def filter_talknet(state: Mapping[str, Tensor]) -> StateDict:
     return out
 
 
+def filter_avmae(state: Mapping[str, Tensor]) -> StateDict:
+    """``AVMAE`` checkpoint -> ``'mmav'`` keys, shared encoder layers untied."""
+    from .algorithms.av_mae_checkpoint import untie_avmae_encoders
+    return untie_avmae_encoders(state)
+
+
 FILTERS = {
     'mmav': lambda state: OrderedDict(state),
+    'avmae': filter_avmae,
     'videomae': filter_videomae,
     'videomae_finetuned': filter_videomae,
     'mmaction_vit': filter_mmaction_vit,
@@ -533,7 +547,7 @@ __all__ = ['LAYOUTS', 'WRAPPER_KEYS', 'FILTERS', 'ConversionReport', 'LoadReport
            'RECOGNIZER_FC_NORM_RULES', 'RECOGNIZER_KEY_RULES', 'MMACTION_TO_VIDEOMAE',
            'VIDEOMAE_TO_MMACTION', 'check_mmaction_loadable', 'convert_checkpoint',
            'detect_layout', 'extract_audio_backbone', 'extract_encoder_state',
-           'filter_mmaction_vit', 'filter_talknet', 'filter_videomae', 'infer_vit_kwargs',
+           'filter_avmae', 'filter_mmaction_vit', 'filter_talknet', 'filter_videomae', 'infer_vit_kwargs',
            'load_pretrained', 'load_state_dict_report', 'mmav_backbone_to_mmaction',
            'rename_by_prefix', 'to_mmav', 'unwrap_state_dict', 'videomae_to_mmaction_vit',
            'vit_sinusoid_table']

@@ -195,3 +195,20 @@ def _build_recognizer(path):
                       init_cfg=None),
         cls_head=dict(type='TimeSformerHead', num_classes=3, in_channels=24),
         pretrained=path))
+
+
+def test_avmae_layout_is_untied_on_load():
+    """An AVMAE checkpoint (shared block 0 in the video ViT, audio's own block
+    1) loads as two stand-alone encoders."""
+    w0, w1, n = torch.randn(2), torch.randn(2), torch.randn(2)
+    state = {'backbone.video.blocks.0.attn.qkv.weight': w0,
+             'backbone.video.blocks.1.attn.qkv.weight': torch.randn(2),
+             'backbone.audio.blocks.1.attn.qkv.weight': w1,
+             'backbone.video.norm.weight': n, 'decoder.norm.weight': torch.randn(2)}
+    assert detect_layout(state) == 'avmae'
+    mmav, layout = to_mmav(state)
+    assert layout == 'avmae'
+    assert torch.equal(mmav['audio_backbone.blocks.0.attn.qkv.weight'], w0)  # untied copy
+    assert torch.equal(mmav['audio_backbone.blocks.1.attn.qkv.weight'], w1)
+    assert torch.equal(mmav['audio_backbone.norm.weight'], n)
+    assert torch.equal(mmav['backbone.blocks.0.attn.qkv.weight'], w0)

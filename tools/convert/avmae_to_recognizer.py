@@ -12,16 +12,12 @@ the pretraining encoder shared between the modalities are copied into both
 from __future__ import annotations
 
 import argparse
-import os
-import os.path as osp
 import sys
 
 import mmav_mask  # noqa: F401  (compat fixes before mmaction imports)
-import torch
-
 from mmav_mask.models.algorithms.av_mae_checkpoint import untie_avmae_encoders
 from mmav_mask.models.checkpoint_layouts import unwrap_state_dict
-from mmav_mask.utils.checkpoint import safe_load
+from mmav_mask.utils.checkpoint import safe_load, save_checkpoint_atomic
 
 
 def main(argv=None) -> int:
@@ -34,8 +30,8 @@ def main(argv=None) -> int:
     except (KeyError, OSError, RuntimeError, TypeError, ValueError) as e:
         print(f'error: {args.src}: {e}', file=sys.stderr)
         return 1
-    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
-    torch.save(dict(state_dict=state, meta=dict(source=args.src, layout='mmav')), args.dst)
+    save_checkpoint_atomic(dict(state_dict=state, meta=dict(source=args.src, layout='mmav')),
+                           args.dst)
     video = sum(k.startswith('backbone.') for k in state)
     audio = sum(k.startswith('audio_backbone.') for k in state)
     print(f'wrote {args.dst}: {video} video encoder tensors, {audio} audio encoder tensors')
