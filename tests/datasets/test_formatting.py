@@ -57,3 +57,10 @@ def test_video_only_equals_mmaction_pack_action_inputs():
     with pytest.raises(KeyError, match='x.mp4'):
         TRANSFORMS.build(dict(type='PackAVInputs', video_only=True))(
             dict(filename='x.mp4', label=1))
+
+
+def test_sample_key_is_stored_as_plain_int():
+    from mmav_mask.datasets.samplers import SampleKey
+    res = dict(_results(), sample_idx=SampleKey(7, seed=1, epoch=2))
+    meta = TRANSFORMS.build(dict(type='PackAVInputs'))(res)['data_samples'].metainfo
+    assert meta['sample_idx'] == 7 and type(meta['sample_idx']) is int

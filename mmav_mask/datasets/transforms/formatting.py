@@ -103,7 +103,10 @@ class PackAVInputs(BaseTransform):
             is_vector = isinstance(label, (torch.Tensor, np.ndarray)) and np.ndim(label) > 0
             if is_vector or int(label) >= 0:
                 data_sample.set_gt_label(label)
-        data_sample.set_metainfo({k: results[k] for k in self.meta_keys if k in results})
+        meta = {k: results[k] for k in self.meta_keys if k in results}
+        if 'sample_idx' in meta:  # a KeyedSampler's SampleKey: keep dumps plain ints
+            meta['sample_idx'] = int(meta['sample_idx'])
+        data_sample.set_metainfo(meta)
         if 'object_mask' in results:  # (num_frames, H, W) bool, for region metrics
             data_sample.object_mask = torch.from_numpy(
                 np.ascontiguousarray(results['object_mask'], dtype=bool))
