@@ -45,6 +45,7 @@ import os.path as osp
 import pickle
 import re
 import tempfile
+import threading
 from collections import Counter, OrderedDict
 from typing import Any, Callable, Iterator, List, Optional, Set, Tuple, Union
 from urllib.parse import urlparse
@@ -99,11 +100,29 @@ SAFE_GLOBALS: List[Any] = [HistoryBuffer, (_history_buffer_getattr, 'builtins.ge
                            ] + _numpy_globals()
 
 
+_scope_lock = threading.RLock()
+_scope_depth = 0
+
+
 @contextlib.contextmanager
 def safe_globals() -> Iterator[None]:
-    """Scope in which torch's weights-only unpickler accepts :data:`SAFE_GLOBALS`."""
-    with torch.serialization.safe_globals(SAFE_GLOBALS):
-        yield
+    """Scope in which torch's weights-only unpickler accepts :data:`SAFE_GLOBALS`.
+
+    torch's ``safe_globals`` scope is process-wide, so our loads hold a lock
+    (a thread cannot end the scope under another's load) and nested scopes
+    leave the allowlist in place until the outermost one ends.
+    """
+    global _scope_depth
+    with _scope_lock:
+        _scope_depth += 1
+        try:
+            if _scope_depth == 1:
+                with torch.serialization.safe_globals(SAFE_GLOBALS):
+                    yield
+            else:
+                yield
+        finally:
+            _scope_depth -= 1
 
 
 def allow_full_unpickling(sha256: str) -> None:

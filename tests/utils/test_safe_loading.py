@@ -391,3 +391,13 @@ def test_writer_keeps_only_allowlisted_types(tmp_path):
     assert 'ns' not in meta and 'evil' not in meta and not osp.exists(marker)
     assert loaded['message_hub']['log_scalars']['train/loss'].current() == 2.0
     assert [n for n in os.listdir(tmp_path) if n.endswith('.tmp')] == []
+
+
+def test_allowlist_is_scoped_and_nests():
+    path_like = policy.SAFE_GLOBALS[0]
+    assert path_like not in torch.serialization.get_safe_globals()  # not process-wide
+    with policy.safe_globals():
+        with policy.safe_globals():
+            pass
+        assert path_like in torch.serialization.get_safe_globals()  # outer scope intact
+    assert path_like not in torch.serialization.get_safe_globals()
