@@ -58,7 +58,7 @@ def _frame_times(results: Dict, inds: np.ndarray, fps: float) -> np.ndarray:
         return times
     if _is_avi(results.get('filename')):
         # AVI stores no presentation times: chunk k is shown at k / fps (also
-        # for packed B-frames, where FFmpeg's reordered pts run 1-3 frames late)
+        # for packed B-frames, where FFmpeg's reordered pts run 1+ frames late)
         return times
     try:
         ts = np.asarray(reader.get_frame_timestamp(inds.tolist()),
