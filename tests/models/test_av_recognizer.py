@@ -11,6 +11,7 @@ from mmengine.registry import DefaultScope
 
 import mmav_mask  # noqa: F401
 from mmav_mask.models.checkpoint_layouts import convert_checkpoint
+from mmav_mask.utils import safe_load
 
 D, DA, NUM_CLASSES = 24, 16, 5
 BACKBONE = dict(type='MaskedVideoViT', img_size=32, num_frames=4, embed_dims=D, depth=2,
@@ -150,7 +151,7 @@ def test_init_from_pretraining_checkpoint_matches_mmaction(tmp_path):
 
     # The visual feature equals MMAction2's VisionTransformer (mean pooling +
     # fc_norm) loaded with the converter's output of the same checkpoint.
-    converted, _ = convert_checkpoint(torch.load(path, weights_only=False), num_frames=4,
+    converted, _ = convert_checkpoint(safe_load(path), num_frames=4,
                                       img_size=32)
     vit = VisionTransformer(img_size=32, patch_size=16, embed_dims=D, depth=2, num_heads=2,
                             num_frames=4, init_cfg=None).eval()
