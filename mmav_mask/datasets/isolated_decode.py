@@ -16,6 +16,7 @@ import json
 import os
 import select
 import signal
+import sys
 import threading
 import time
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -49,6 +50,11 @@ def _child_loop(fn: Callable, items: Sequence, start: int, wfd: int) -> None:
                     result = {'i': i, 'e': f'{type(e).__name__}: {e}'}
                 out.write(json.dumps(result, default=str) + '\n')
     finally:
+        for stream in (sys.stdout, sys.stderr):  # os._exit skips Python's flush
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001
+                pass
         os._exit(0)
 
 
