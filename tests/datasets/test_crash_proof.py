@@ -236,3 +236,7 @@ def test_safe_decord_init_names_unreadable_file(avi_tree, tmp_path):
         t(dict(filename=str(bad)))
     res = t(dict(filename=str(avi_tree / 'videos/A/cut50.avi')))
     assert res['total_frames'] == 77 and res['avg_fps'] == 25.0
+    strict = TRANSFORMS.build(dict(type='SafeDecordInit', check_decode=True))
+    with pytest.raises(VideoOpenError, match='garbage.avi'):
+        strict(dict(filename=str(bad)))
+    assert strict(dict(filename=str(avi_tree / 'videos/A/cut90.avi')))['total_frames'] == 143

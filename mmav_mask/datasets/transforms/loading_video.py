@@ -44,15 +44,18 @@ class SafeDecordInit(DecordInit):
         io_backend: file backend (default ``'disk'``).
         num_threads: decord decoding threads.
         isolate: check each file in a child process before opening it.
+        check_decode: the isolated check also decodes the first and the last
+            frame (stricter, slower: a seek to the end of the file).
         timeout_s: seconds the isolated open may take (a hang counts as bad).
         **kwargs: file client arguments.
     """
 
     def __init__(self, io_backend: str = 'disk', num_threads: int = 1,
-                 isolate: bool = True, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 **kwargs) -> None:
+                 isolate: bool = True, check_decode: bool = False,
+                 timeout_s: float = DEFAULT_TIMEOUT_S, **kwargs) -> None:
         super().__init__(io_backend=io_backend, num_threads=num_threads, **kwargs)
         self.isolate = isolate
+        self.check_decode = check_decode
         self.timeout_s = float(timeout_s)
 
     @property
@@ -70,7 +73,7 @@ class SafeDecordInit(DecordInit):
             return decord.VideoReader(io.BytesIO(self.file_client.get(filename)),
                                       num_threads=self.num_threads)
         if self.isolate:
-            error = check_decord_files([filename], mode='path', decode=False,
+            error = check_decord_files([filename], mode='path', decode=self.check_decode,
                                        timeout_s=self.timeout_s)[0]
             if error is not None:
                 raise VideoOpenError(f'{filename}: cannot open the video: {error}')
@@ -81,4 +84,5 @@ class SafeDecordInit(DecordInit):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(io_backend={self.io_backend}, '
-                f'num_threads={self.num_threads}, isolate={self.isolate})')
+                f'num_threads={self.num_threads}, isolate={self.isolate}, '
+                f'check_decode={self.check_decode})')
