@@ -7,7 +7,13 @@ also works inside DataLoader workers, which are daemonic and may not start
 ``multiprocessing`` children. The child inherits the loaded modules (no
 import cost), answers with one JSON line per item over a pipe and exits with
 ``os._exit``; a child that dies (signal) or hangs is replaced by a new one
-that goes on with the next item.
+that goes on with the next item. Batches go through :func:`run_isolated`;
+single-file checks (:func:`check_decord_files` with one new file, as
+``SafeDecordInit`` and ``AVVideoDataset`` make at run time) go to one
+long-lived child per process, so they cost a pipe round trip, not a fork.
+
+Limit: the checks cover opening (and optionally the first and last frame);
+decoding the sampled frames still runs in the calling process.
 """
 from __future__ import annotations
 
@@ -24,7 +30,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 # per-item limit: a decoder that hangs on a file is treated like one that crashed
 DEFAULT_TIMEOUT_S = 120.0
 
-# (path, size, mtime_ns, mode) -> None (fine) or reason; per process
+# (path, size, mtime_ns, mode, decoded) -> None (fine) or reason; per process
 _CHECK_CACHE: Dict[Tuple, Optional[str]] = {}
 
 
@@ -156,7 +162,7 @@ def _read_bytes(path: str) -> bytes:
 
 
 class _Check:
-    """Picklable-free callable for :func:`run_isolated` (fork needs no pickling)."""
+    """:func:`decord_check` with fixed options, as :func:`run_isolated`'s ``fn``."""
 
     def __init__(self, mode: str, decode: bool) -> None:
         self.mode, self.decode = mode, decode
