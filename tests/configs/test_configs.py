@@ -116,3 +116,51 @@ def test_config_tree_stays_short():
     assert avmask <= 700, f'{avmask} config lines'
     for name in ABLATIONS:
         assert lines[name] <= 10, f'{name}: {lines[name]} lines'
+
+
+def _types(pipeline):
+    return [step['type'] for step in pipeline]
+
+
+@pytest.mark.parametrize('ratio', ['0.75', '0.95'])
+def test_mask_ablation_is_the_base_with_only_the_ratio_changed(ratio):
+    """Ground truth: avmask_ucf101.py with the ratio set by list index on the command line."""
+    ablation = Config.fromfile(osp.join(CONFIG_DIR, f'avmask_ucf101_mask{ratio}.py'))
+    base = Config.fromfile(osp.join(CONFIG_DIR, 'avmask_ucf101.py'))
+    options = {}
+    for split in ('train', 'val', 'test'):
+        steps = _types(base[f'{split}_dataloader'].dataset.pipeline)
+        options[f'{split}_dataloader.dataset.pipeline.{steps.index("TubeMaskGenerator")}'
+                '.mask_ratio'] = float(ratio)
+    base.merge_from_dict(options)
+    for split in ('train', 'val', 'test'):
+        assert ablation[f'{split}_dataloader'] == base[f'{split}_dataloader'], split
+    assert ablation.model == base.model and ablation.optim_wrapper == base.optim_wrapper
+
+
+def test_finetuning_pipelines_follow_videomae_recipe():
+    """The derived video-/audio-only pipelines keep the recipe's steps in order."""
+    load = ['DecordInit', 'SampleFrames', 'DecordDecode']
+    train_aug = ['Resize', 'RandomResizedCrop', 'Resize', 'Flip', 'TorchVisionWrapper',
+                 'RandomErasing', 'FormatShape']
+    audio = ['DecordInit', 'SampleFrames', 'LoadAlignedAudio', 'AudioMFCC', 'KeyMapper',
+             'FormatAudioShape', 'PackActionInputs']
+    video = Config.fromfile(osp.join(CONFIG_DIR, 'avmask_ucf101_finetune_video.py'))
+    av = Config.fromfile(osp.join(CONFIG_DIR, 'avmask_ucf101_finetune_av.py'))
+    aud = Config.fromfile(osp.join(CONFIG_DIR, 'avmask_ucf101_finetune_audio.py'))
+    assert _types(video.train_dataloader.dataset.pipeline) == load + train_aug + [
+        'PackActionInputs']
+    assert _types(video.test_dataloader.dataset.pipeline) == load + [
+        'Resize', 'ThreeCrop', 'FormatShape', 'PackActionInputs']
+    assert _types(av.train_dataloader.dataset.pipeline) == [
+        'DecordInit', 'SampleFrames', 'LoadAlignedAudio', 'DecordDecode', 'AudioMFCC'] + \
+        train_aug + ['PackAVInputs']
+    for split in ('train', 'val', 'test'):
+        assert _types(aud[f'{split}_dataloader'].dataset.pipeline) == audio
+        clips = [s for s in aud[f'{split}_dataloader'].dataset.pipeline
+                 if s['type'] == 'SampleFrames'][0]
+        assert clips['num_clips'] == (5 if split == 'test' else 1)
+        assert clips['clip_len'] == 16 and clips['frame_interval'] == 4
+    assert video.train_dataloader.dataset.type == 'RepeatAugDataset'
+    assert aud.train_dataloader.dataset.missing_audio == 'skip'
+    assert aud.test_dataloader.dataset.missing_audio == 'zeros'
