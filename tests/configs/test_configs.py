@@ -19,6 +19,9 @@ CONFIG_DIR = osp.join(REPO, 'configs')
 # name -> (model type, evaluator type). A new config must be added here.
 EXPECTED = {
     'avmae_demo_early_shared.py': ('AVMAE', 'AVReconstructionMetric'),
+    'avmae_demo_finetune_audio.py': ('AVRecognizer', 'AccMetric'),
+    'avmae_demo_finetune_av.py': ('AVRecognizer', 'AccMetric'),
+    'avmae_demo_finetune_video.py': ('AVRecognizer', 'AccMetric'),
     'avmae_demo_inpaint_audio.py': ('AVMAE', 'AVReconstructionMetric'),
     'avmae_demo_inpaint_both.py': ('AVMAE', 'AVReconstructionMetric'),
     'avmae_demo_inpaint_video.py': ('AVMAE', 'AVReconstructionMetric'),
