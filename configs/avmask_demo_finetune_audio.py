@@ -13,7 +13,7 @@ _base_ = ['./_base_/models/talknet_recognizer_audio.py', './_base_/datasets/demo
 num_classes = 4
 model = dict(cls_head=dict(num_classes=num_classes, dropout_ratio=0.0))
 # the clips' audio steps of the AV pipelines (no frame is decoded), shaped for RecognizerAudio
-__audio = ('DecordInit', 'SampleFrames', 'LoadAlignedAudio', 'AudioMFCC')
+__audio = ('DecordInit', 'SafeDecordInit', 'SampleFrames', 'LoadAlignedAudio', 'AudioMFCC')
 train_pipeline, val_pipeline, test_pipeline = (
     [s for s in _base_[f'{split}_pipeline'] if s.type in __audio] + [
         dict(type='KeyMapper', mapping={'audios': 'audio_feature'}, auto_remap=False,

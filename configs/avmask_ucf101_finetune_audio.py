@@ -13,7 +13,7 @@ load_from = 'work_dirs/avmask_ucf101/talknet_audio.pth'
 
 # the clips' audio steps of the AV pipelines (no frame is decoded); MMAction2's audio
 # transforms read 'audios': (clips, L, F) -> (clips, 1, L, F)
-__audio = ('DecordInit', 'SampleFrames', 'LoadAlignedAudio', 'AudioMFCC')
+__audio = ('DecordInit', 'SafeDecordInit', 'SampleFrames', 'LoadAlignedAudio', 'AudioMFCC')
 train_pipeline, val_pipeline, test_pipeline = (
     [s for s in _base_[f'{split}_pipeline'] if s.type in __audio] + [
         dict(type='KeyMapper', mapping={'audios': 'audio_feature'}, auto_remap=False,

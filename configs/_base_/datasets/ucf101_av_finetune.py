@@ -5,7 +5,8 @@
 _base_ = ['./ucf101_av.py']
 
 # the clip loading of the pretraining pipelines, taken from them (frames + aligned audio)
-__load = ('DecordInit', 'SampleFrames', 'LoadAlignedAudio', 'DecordDecode', 'AudioMFCC')
+__load = ('DecordInit', 'SafeDecordInit', 'SampleFrames', 'LoadAlignedAudio', 'DecordDecode',
+          'AudioMFCC')
 __train, __val = ([s for s in p if s.type in __load]
                   for p in (_base_.train_pipeline, _base_.val_pipeline))
 __pack = [dict(type='FormatShape', input_format='NCTHW'), dict(type='PackAVInputs', mask_keys=())]
