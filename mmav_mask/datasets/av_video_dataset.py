@@ -206,7 +206,9 @@ class AVVideoDataset(BaseActionDataset):
         video_error, audio_error = probe_video(info['filename'], check_audio_track=check_track)
         if video_error is None and decord_mode is not None:
             try:
-                decord_check(info['filename'], decord_mode)
+                # open only: where decord crashes; PyAV decoded the first frames
+                # above, and seeking to the last frame would triple the cost
+                decord_check(info['filename'], decord_mode, decode=False)
             except Exception as e:  # noqa: BLE001 - decord's errors are plain RuntimeErrors
                 video_error = f'decord cannot read it ({type(e).__name__}: {e})'
         if video_error is None and not check_track:
@@ -233,7 +235,7 @@ class AVVideoDataset(BaseActionDataset):
         for info, (video_error, audio_error) in zip(data_list, results):
             if decord_mode is not None:
                 # workers forked later inherit this: no second check of the file
-                remember(info['filename'], decord_mode, video_error)
+                remember(info['filename'], decord_mode, video_error, decoded=False)
             if video_error is not None:
                 if self.bad_video == 'error':
                     raise VideoReadError(f"{info['filename']}: {video_error} "
