@@ -3,6 +3,7 @@ its model, optimizer wrapper, pipelines and evaluators; the config tree stays sh
 import glob
 import os.path as osp
 import re
+import sys
 
 import pytest
 import torch
@@ -167,3 +168,48 @@ def test_finetuning_pipelines_follow_videomae_recipe():
     assert video.train_dataloader.dataset.type == 'RepeatAugDataset'
     assert aud.train_dataloader.dataset.missing_audio == 'skip'
     assert aud.test_dataloader.dataset.missing_audio == 'zeros'
+
+
+@pytest.fixture(scope='module')
+def demo_data(tmp_path_factory):
+    """A small demo dataset written by tools/data/make_demo_dataset.py (in process)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        '_demo_data_tool', osp.join(REPO, 'tools', 'data', 'make_demo_dataset.py'))
+    tool = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = tool  # its dataclasses look their module up
+    spec.loader.exec_module(tool)
+    root = str(tmp_path_factory.mktemp('demo'))
+    tool.make_dataset(root, seed=0, num_classes=2, clips_per_class=2)
+    return root
+
+
+# name -> split -> expected shapes of the packed inputs of one clip
+DEMO_SHAPES = {
+    'avmask_demo_finetune_av.py': {'train': dict(imgs=(1, 3, 8, 64, 64), audio=(1, 128, 13)),
+                                   'test': dict(imgs=(15, 3, 8, 64, 64), audio=(15, 128, 13))},
+    'avmask_demo_finetune_video.py': {'train': dict(inputs=(1, 3, 8, 64, 64)),
+                                      'test': dict(inputs=(15, 3, 8, 64, 64))},
+    'avmask_demo_finetune_audio.py': {'train': dict(inputs=(1, 1, 128, 13)),
+                                      'test': dict(inputs=(5, 1, 128, 13))},
+}
+
+
+@pytest.mark.parametrize('name', sorted(DEMO_SHAPES))
+def test_demo_finetuning_pipelines_load_real_clips(name, demo_data):
+    """The derived pipelines decode a demo clip into what each recognizer takes."""
+    from mmaction.registry import DATASETS
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
+    init_default_scope('mmaction')
+    for split, shapes in DEMO_SHAPES[name].items():
+        ds_cfg = cfg[f'{split}_dataloader'].dataset.copy()
+        ds_cfg.ann_file = osp.join(demo_data, 'ucf101_val_split_1_videos.txt')
+        ds_cfg.data_prefix = dict(video=osp.join(demo_data, 'videos'))
+        ds_cfg.pop('missing_audio', None)  # the probe policy is not under test here
+        ds_cfg.pop('num_repeats', None), ds_cfg.pop('sample_once', None)
+        sample = DATASETS.build(ds_cfg)[0]
+        inputs = sample['inputs']
+        got = ({k: tuple(v.shape) for k, v in inputs.items() if k in shapes}
+               if isinstance(inputs, dict) else dict(inputs=tuple(inputs.shape)))
+        assert got == shapes, (name, split)
+        assert 'mask' not in (inputs if isinstance(inputs, dict) else {})
