@@ -151,7 +151,8 @@ def test_failed_dist_run_ends_naming_the_first_failing_rank(demo_root, tmp_path)
                    "custom_imports = dict(imports=['mmav_mask', 'fail_on_rank1'])\n"
                    "custom_hooks = [dict(type='FailOnRank1Hook')]\n")
     env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore', PYTHON=sys.executable,
-               PYTHONPATH=str(tmp_path), PORT=str(29500 + (os.getpid() + 7) % 1000))
+               PYTHONPATH=str(tmp_path), PORT=str(29500 + (os.getpid() + 7) % 1000),
+               TMPDIR=str(tmp_path))  # the error files the launcher keeps on failure
     proc = subprocess.run(['bash', 'tools/dist_train.sh', str(cfg), '2', '--work-dir',
                            str(tmp_path / 'work')] + _data_options(demo_root), cwd=REPO,
                           env=env, capture_output=True, text=True, errors='replace', timeout=300)
