@@ -43,7 +43,7 @@ def test_mask_marks_the_saturated_object_pixels(demo_root, size):
         mask = res['object_mask']
         assert mask.shape == imgs.shape[:3] and mask.dtype == bool
         saturation = imgs.max(-1) - imgs.min(-1)
-        if mask.any():  # inside: full-saturation hues (dark stripes at 45 %: > 100)
+        if mask.any():  # inside: full-saturation hues (dark stripes at 80 %: > 100)
             assert np.median(saturation[mask]) > 100, rel
             seen_object += 1
         # outside, away from the disc's anti-aliased rim: the muted background

@@ -65,6 +65,7 @@ STRIPE_ANGLES = [0.0, 45.0, 90.0, 135.0]  # degrees, one per timbre
 LOUDNESS = [0.2, 0.7]                     # soft, loud (peak amplitude)
 RADII = [0.25, 0.36]                      # object radius / frame size, soft and loud
 STRIPE_PERIOD = 0.125                     # stripe period / frame size (8 px at 64)
+STRIPE_DARK = 0.8                         # brightness of the dark stripes
 SAMPLE_RATE = 16000
 OBJECT_SUFFIX = '.objects.npz'
 PARAMS_SUFFIX = '.json'
@@ -115,7 +116,9 @@ def object_pattern(size: int, radius: float, angle: float, colour: np.ndarray
 
     Returns:
         (mask (H, W) bool, image (H, W, 3) float): stripes alternate the full
-        colour and 45 % of it, ``STRIPE_PERIOD * size`` pixels per period.
+        colour and ``STRIPE_DARK`` of it, ``STRIPE_PERIOD * size`` pixels per
+        period. Low contrast: in raw pixels the colour dominates the object,
+        and the per-patch normalised target still sees the stripes.
     """
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float64) + 0.5
     dx, dy = xx - size / 2, yy - size / 2
@@ -123,7 +126,7 @@ def object_pattern(size: int, radius: float, angle: float, colour: np.ndarray
     theta = np.deg2rad(angle)
     along = dx * np.cos(theta) + dy * np.sin(theta)
     bright = np.floor(along / (STRIPE_PERIOD * size)).astype(int) % 2 == 0
-    image = colour[None, None] * np.where(bright, 1.0, 0.45)[..., None]
+    image = colour[None, None] * np.where(bright, 1.0, STRIPE_DARK)[..., None]
     return mask, image
 
 

@@ -12,7 +12,7 @@ num_audio_rows = 128
 mask_ratio = 0.9
 
 train_pipeline = [
-    dict(type='DecordInit'),
+    dict(type='SafeDecordInit'),  # opens by path after a crash-isolated check
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval, num_clips=1),
     dict(type='LoadAlignedAudio', sample_rate=16000),
     dict(type='DecordDecode'),
@@ -24,7 +24,7 @@ train_pipeline = [
     dict(type='PackAVInputs'),
 ]
 val_pipeline = [
-    dict(type='DecordInit'),
+    dict(type='SafeDecordInit'),  # opens by path after a crash-isolated check
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval, num_clips=1,
          test_mode=True),
     dict(type='LoadAlignedAudio', sample_rate=16000),

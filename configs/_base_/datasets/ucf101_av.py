@@ -18,7 +18,7 @@ num_audio_rows = 256
 mask_ratio = 0.9  # ablations: avmask_ucf101_mask0.75.py / _mask0.95.py
 
 train_pipeline = [
-    dict(type='DecordInit'),
+    dict(type='SafeDecordInit'),  # opens by path after a crash-isolated check
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval, num_clips=1),
     dict(type='LoadAlignedAudio', sample_rate=16000),  # before decoding: container timestamps
     dict(type='DecordDecode'),
@@ -32,7 +32,7 @@ train_pipeline = [
     dict(type='PackAVInputs'),
 ]
 val_pipeline = [
-    dict(type='DecordInit'),
+    dict(type='SafeDecordInit'),  # opens by path after a crash-isolated check
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=frame_interval, num_clips=1,
          test_mode=True),
     dict(type='LoadAlignedAudio', sample_rate=16000),

@@ -11,6 +11,10 @@ model = dict(
         arch=dict(embed_dims=96, depth=2, num_heads=3)),
     audio_backbone=dict(type='TalkNetAudioEncoder', out_dim=96, num_tokens=8),
     fusion=dict(type='CrossAttentionFusion', num_heads=4, dropout=0.0),
-    decoder=dict(type='VideoMAEDecoder', embed_dims=64, depth=1, num_heads=4),
-    head=dict(type='PixelReconstructionHead', norm_pix=True),
+    # 4 blocks as in the paper: with fusion at the visible tokens, the audio reaches the
+    # mask tokens only through decoder attention (1 block learned it far more slowly)
+    decoder=dict(type='VideoMAEDecoder', embed_dims=64, depth=4, num_heads=4),
+    # raw [0, 1] pixels: on the demo data the sound sets the object's colour, which the
+    # per-patch normalised target removes; and the pictures then show only predictions
+    head=dict(type='PixelReconstructionHead', norm_pix=False),
     pretrained=None)
