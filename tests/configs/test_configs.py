@@ -31,6 +31,7 @@ EXPECTED = {
     'avmae_demo_mid_shared.py': ('AVMAE', 'AVReconstructionMetric'),
     'avmae_demo_separate_shared.py': ('AVMAE', 'AVReconstructionMetric'),
     'avmae_demo_shared_shared.py': ('AVMAE', 'AVReconstructionMetric'),
+    'avmae_vggsound_vitb_mid_shared.py': ('AVMAE', 'AVReconstructionMetric'),
     'avmask_demo_ablation.py': ('AVMaskEnhancer', 'ReconstructionMetric'),
     'avmask_demo_finetune_audio.py': ('RecognizerAudio', 'AccMetric'),
     'avmask_demo_finetune_av.py': ('AVRecognizer', 'AccMetric'),
