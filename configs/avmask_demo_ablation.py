@@ -1,5 +1,5 @@
-# Fusion ablation on the demo data: tools/analysis/fusion_ablation.py trains this config with
-# cross-attention, concat and no fusion on one seed, data order, lr schedule and test masks.
+# Fusion ablation on the demo data: tools/analysis/fusion_ablation.py trains this config per
+# fusion variant and seed (0 1 2) with one data order, lr schedule and test masks per seed.
 _base_ = ['./avmask_demo_tiny.py']
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=600, val_interval=601)
 train_dataloader = dict(batch_size=8, num_workers=1)

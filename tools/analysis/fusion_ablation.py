@@ -14,9 +14,12 @@ Variants (only the fusion and the audio encoder differ; config overrides):
 * ``none``: VideoMAE, no audio encoder (video-only);
 * ``oracle``: video-only plus the demo generator's per-frame parameters (note
   on/off, pitch, timbre, loudness, read from the clip's ``.objects.npz``) in
-  place of the audio, through the cross-attention fusion. It shows how low the
-  object error can go when what the sound says is given exactly; it is the
-  check that the data is built as intended, not a method.
+  place of the audio, through ``DecoderAllTokensFusion`` (every decoder token
+  gets the parameters of its time slice). It shows how low the object error
+  can go when what the sound says is given exactly; it is the check that the
+  data is built as intended, not a method. ``oracle_cross_attention`` feeds
+  the same parameters through the paper's cross-attention fusion: it separates
+  "the audio encoder cannot hear it" from "the fusion route learns it slowly".
 
 Targets: ``raw`` (``model.head.norm_pix=False``: [0, 1] pixels, whose MSE is
 the object's colour error) and ``norm`` (VideoMAE's per-patch normalised
@@ -67,7 +70,8 @@ FUSIONS = {
     'concat': 'ConcatFusion',
     'decoder_all_tokens': 'DecoderAllTokensFusion',
     'none': 'NoFusion',
-    'oracle': 'CrossAttentionFusion',
+    'oracle': 'DecoderAllTokensFusion',
+    'oracle_cross_attention': 'CrossAttentionFusion',
 }
 # keyword arguments each fusion type accepts besides the widths
 FUSION_KWARGS = {
@@ -311,7 +315,7 @@ def variant_model_cfg(model_cfg, variant: str):
         model_cfg['audio_backbone'] = None
     elif audio is None:
         raise ValueError(f"variant '{variant}' needs an audio_backbone in the config's model")
-    elif variant == 'oracle':
+    elif variant.startswith('oracle'):
         model_cfg['audio_backbone'] = dict(
             type='DemoParamEncoder', out_dim=audio.get('out_dim', 96),
             num_tokens=audio.get('num_tokens', 8))
@@ -332,9 +336,9 @@ def _pipeline(steps, variant: str, mask_ratio: float, fixed_seed: Optional[int] 
             if fixed_seed is not None:
                 step.update(type='FixedTubeMaskGenerator', seed=fixed_seed)
         out.append(step)
-        if kind in ('AudioMFCC', 'AudioFbank') and variant == 'oracle':
+        if kind in ('AudioMFCC', 'AudioFbank') and variant.startswith('oracle'):
             out.append(dict(type='LoadDemoParams', num_rows=step.get('num_rows') or 128))
-    if variant == 'oracle' and not _steps(out, 'LoadDemoParams'):
+    if variant.startswith('oracle') and not _steps(out, 'LoadDemoParams'):
         raise ValueError('the oracle needs an audio feature transform in the pipeline')
     return out
 
@@ -588,10 +592,12 @@ def main(argv=None) -> Dict:
     summary = summarise(rows)
     table = make_table(summary)
     same_train = all(len({r['train_batches_sha1'] for r in rows
-                          if (r['target'], r['seed']) == key and r['variant'] != 'oracle'}) == 1
+                          if (r['target'], r['seed']) == key
+                          and not r['variant'].startswith('oracle')}) == 1
                      for key in {(r['target'], r['seed']) for r in rows})
     same_eval = all(len({r['eval_inputs_sha1'] for r in rows
-                         if (r['target'], r['seed']) == key and r['variant'] != 'oracle'}) == 1
+                         if (r['target'], r['seed']) == key
+                         and not r['variant'].startswith('oracle')}) == 1
                     for key in {(r['target'], r['seed']) for r in rows})
     cfg0 = variant_cfg(base_cfg, args, args.variants[0], args.targets[0], args.seeds[0],
                        data_root, iters)
