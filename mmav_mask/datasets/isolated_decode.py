@@ -44,6 +44,20 @@ def _signal_name(status: int) -> str:
     return f'exited with status {os.WEXITSTATUS(status)}'
 
 
+def _single_threaded_child() -> None:
+    """Makes a freshly forked child safe for torch ops.
+
+    A parent that ran an OpenMP parallel region (torch with more than one
+    thread) leaves libgomp's thread pool behind in the child without its
+    threads; the child's next parallel region then waits forever on a futex
+    (seen as every clip "timing out" with ``OMP_NUM_THREADS=2``). One thread
+    keeps torch out of OpenMP regions in the child.
+    """
+    torch = sys.modules.get('torch')
+    if torch is not None:
+        torch.set_num_threads(1)
+
+
 def _child_loop(fn: Callable, items: Sequence, start: int, wfd: int) -> None:
     """Child body: answer ``{"i": index, "r": fn(item)}`` per item, then exit."""
     try:
@@ -91,6 +105,7 @@ def run_isolated(fn: Callable, items: Sequence, timeout_s: float = DEFAULT_TIMEO
         rfd, wfd = os.pipe()
         pid = os.fork()
         if pid == 0:  # child
+            _single_threaded_child()
             os.close(rfd)
             _child_loop(fn, items, start, wfd)
         os.close(wfd)
@@ -215,6 +230,7 @@ class _Sentinel:
         pid = os.fork()
         if pid == 0:  # child: answer requests until the parent closes the pipe
             try:
+                _single_threaded_child()
                 os.close(req_w)
                 os.close(resp_r)
                 with os.fdopen(req_r, 'r') as inp, os.fdopen(resp_w, 'w', buffering=1) as out:
