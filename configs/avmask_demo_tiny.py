@@ -10,7 +10,8 @@ _base_ = [
 ]
 
 # 15 epochs of the train list repeated 25 times (32 clips -> 100 iterations of 8 per
-# epoch): about 1,500 iterations, what the audio path needs to learn (see README)
+# epoch): about 1,500 iterations, what the audio path needs to learn (see README).
+# Other lists: --cfg-options train_dataloader.dataset.dataset.ann_file=...  (inner dataset)
 max_epochs = 15
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=5)
 train_dataloader = dict(batch_size=8, dataset=dict(

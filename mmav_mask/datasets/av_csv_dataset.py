@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import csv
-import os.path as osp
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 from mmengine.fileio import list_from_file
 
@@ -107,11 +106,8 @@ class AVCsvDataset(AVVideoDataset):
             label = self._label(field, where)
         return dict(filename=rel, label=label)
 
-    def load_data_list(self) -> List[dict]:
-        """Parse the CSV, attach audio sources, probe and filter by policy."""
-        if not osp.isfile(self.ann_file):
-            raise FileNotFoundError(f'annotation file not found: {self.ann_file}')
-        data_list = []
+    def _entries(self) -> Iterator[dict]:
+        """``dict(filename, label)`` per CSV row (header and comments skipped)."""
         skip_header = self.header
         for lineno, line in enumerate(list_from_file(self.ann_file), start=1):
             if not line.strip() or (self.comment and line.lstrip().startswith(self.comment)):
@@ -120,18 +116,7 @@ class AVCsvDataset(AVVideoDataset):
                 skip_header = False
                 continue
             row = next(csv.reader([line], skipinitialspace=True))
-            info = self._parse_row(row, f'{self.ann_file}, line {lineno}')
-            rel = info['filename']
-            info['filename'] = osp.join(self.data_prefix['video'], rel)
-            info['audio_source'] = self.audio_source
-            info['audio_path'] = self._audio_path(rel)
-            info['missing_audio'] = self.missing_audio
-            data_list.append(info)
-        if not data_list:
-            raise AnnotationError(f'{self.ann_file}: the annotation list is empty')
-        if self.probe_files:
-            data_list = self._probe_and_filter(data_list)
-        return data_list
+            yield self._parse_row(row, f'{self.ann_file}, line {lineno}')
 
 
 __all__ = ['AVCsvDataset']

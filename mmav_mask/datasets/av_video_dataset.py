@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import os.path as osp
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, List, Optional, Sequence, Union
+from typing import Callable, Iterator, List, Optional, Sequence, Union
 
 from mmengine.fileio import list_from_file
 from mmengine.logging import print_log
@@ -165,15 +165,18 @@ class AVVideoDataset(BaseActionDataset):
             return None
         return osp.join(self.data_prefix['audio'], osp.splitext(rel)[0] + self.audio_ext)
 
+    def _entries(self) -> Iterator[dict]:
+        """``dict(filename=relative path, label=...)`` per line of the list."""
+        for lineno, line in enumerate(list_from_file(self.ann_file), start=1):
+            if line.strip():
+                yield self._parse_line(line, lineno)
+
     def load_data_list(self) -> List[dict]:
         """Parse the list, attach audio sources, probe and filter by policy."""
         if not osp.isfile(self.ann_file):
             raise FileNotFoundError(f'annotation file not found: {self.ann_file}')
         data_list = []
-        for lineno, line in enumerate(list_from_file(self.ann_file), start=1):
-            if not line.strip():
-                continue
-            info = self._parse_line(line, lineno)
+        for info in self._entries():
             rel = info['filename']
             info['filename'] = osp.join(self.data_prefix['video'], rel)
             info['audio_source'] = self.audio_source

@@ -34,8 +34,10 @@ def demo_root(tmp_path_factory):
 def _data_options(root):
     data = f'{root}/data'
     return ['--cfg-options',
-            f'train_dataloader.dataset.ann_file={data}/ucf101_train_split_1_videos.txt',
-            f'train_dataloader.dataset.data_prefix.video={data}/videos',
+            # the demo config repeats its small train list (RepeatDataset), once here
+            f'train_dataloader.dataset.dataset.ann_file={data}/ucf101_train_split_1_videos.txt',
+            f'train_dataloader.dataset.dataset.data_prefix.video={data}/videos',
+            'train_dataloader.dataset.times=1',
             f'val_dataloader.dataset.ann_file={data}/ucf101_val_split_1_videos.txt',
             f'val_dataloader.dataset.data_prefix.video={data}/videos',
             f'test_dataloader.dataset.ann_file={data}/ucf101_val_split_1_videos.txt',
