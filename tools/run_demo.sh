@@ -55,7 +55,7 @@ python tools/test.py configs/avmask_demo_finetune_av.py "$FT_CKPT" --work-dir "$
 step "7/7 pictures"
 python tools/visualize_reconstruction.py configs/avmask_demo_tiny.py "$VID_CKPT" "$PRE_CKPT" \
     --configs configs/avmask_demo_tiny_videomae.py configs/avmask_demo_tiny.py \
-    --labels video-only audio-visual --swapped-audio --num-clips 3 \
+    --labels video-only audio-visual --swapped-audio --num-clips 3 --hidden-objects \
     --out "$WORK/demo_audio_effect.png" | grep -E "object-region|wrote"
 python tools/analysis/plot_loss_curves.py "$PRE" "$VID" --labels audio-visual video-only \
     --out "$WORK/demo_loss_curves.png"

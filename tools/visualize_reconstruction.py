@@ -51,6 +51,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--start', type=int, default=0, help='first sample index')
     parser.add_argument('--split', choices=['test', 'val'], default='test')
     parser.add_argument('--seed', type=int, default=0, help='seed of masks / sampling')
+    parser.add_argument('--hidden-objects', action='store_true',
+                        help='show clips whose object the mask hides entirely (the pipeline '
+                        'must provide object_mask), where only the audio can tell it')
     parser.add_argument('--swapped-audio', action='store_true',
                         help="add a column: the last checkpoint with each clip given the "
                         "next clip's audio")
@@ -63,27 +66,50 @@ def _mask_to_pixels(mask: torch.Tensor, tubelet: int, patch: int) -> torch.Tenso
             .repeat_interleave(patch, 2))
 
 
+def object_hidden(sample: dict, tubelet: int = 2, patch: int = 16) -> bool:
+    """Whether a packed sample shows an object only in masked tubelets: it has
+    object pixels (``object_mask``) and no visible tubelet contains any."""
+    objects = sample['data_samples'].get('object_mask')
+    mask = sample['inputs'].get('mask')
+    if objects is None or mask is None or not bool(objects.any()):
+        return False
+    hidden = _mask_to_pixels(mask.bool().reshape(-1, *mask.shape[-2:]), tubelet, patch)
+    frames = objects.reshape(-1, *hidden.shape)[0]  # view 0: (T, H, W)
+    return not bool((frames & ~hidden[:len(frames)]).any())
+
+
 def load_batch(cfg, num_clips: int, start: int = 0, split: str = 'test',
-               seed: int = 0) -> dict:
-    """Runs CONFIG's {split} pipeline once on samples start..start+num_clips-1.
+               seed: int = 0, hidden_objects: bool = False) -> dict:
+    """Runs CONFIG's {split} pipeline once on samples start..start+num_clips-1,
+    or, with ``hidden_objects``, on the first ``num_clips`` samples from
+    ``start`` on whose object the mask hides entirely (:func:`object_hidden`).
 
     Returns:
         A collated batch (``pseudo_collate``) that every model then shares.
     """
+    import random
     from mmengine.dataset import pseudo_collate
     from mmaction.registry import DATASETS
     loader_cfg = cfg.get(f'{split}_dataloader')
     dataset = DATASETS.build(loader_cfg.dataset)
     if len(dataset) == 0:
         raise ValueError(f'the {split} dataset of the config is empty')
+    backbone = cfg.get('model', {}).get('backbone') or {}
     samples = []
-    for offset in range(num_clips):
+    for offset in range(len(dataset) if hidden_objects else num_clips):
         # Seed per sample: the same picture for the same command, whatever the order.
         np.random.seed(seed + offset)
         torch.manual_seed(seed + offset)
-        import random
         random.seed(seed + offset)
-        samples.append(dataset[(start + offset) % len(dataset)])
+        sample = dataset[(start + offset) % len(dataset)]
+        if not hidden_objects or object_hidden(sample, backbone.get('tubelet_size', 2),
+                                               backbone.get('patch_size', 16)):
+            samples.append(sample)
+        if len(samples) == num_clips:
+            break
+    if not samples:
+        raise ValueError(f'no {split} clip has an object hidden by its mask '
+                         '(needs LoadObjectMask in the pipeline)')
     return pseudo_collate(samples)
 
 
@@ -217,7 +243,8 @@ def main(argv=None) -> int:
     if len(labels) != len(args.checkpoints):
         raise SystemExit('--labels needs one label per checkpoint')
 
-    batch = load_batch(cfg, args.num_clips, args.start, args.split, args.seed)
+    batch = load_batch(cfg, args.num_clips, args.start, args.split, args.seed,
+                       args.hidden_objects)
     results = []
     model = None
     for i, (model_config, ckpt) in enumerate(zip(configs, args.checkpoints)):

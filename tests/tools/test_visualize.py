@@ -123,3 +123,21 @@ def test_cli_writes_grid(setup, capsys):
     with pytest.raises(SystemExit):
         _tool().main([str(tmp / 'tiny_cfg.py'), *ckpts, '--out', str(out),
                       '--labels', 'only-one'])
+
+
+def test_object_hidden_needs_every_object_pixel_masked():
+    """--hidden-objects keeps a clip only if no visible tubelet shows object pixels."""
+    from mmaction.structures import ActionDataSample
+    tool = _tool()
+    mask = torch.ones(2, 2, 2, dtype=torch.bool)        # (T', H', W'), 16 px patches
+    mask[:, 0, 0] = False                               # the top-left patch is visible
+    objects = torch.zeros(4, 32, 32, dtype=torch.bool)  # (T, H, W)
+    objects[:, 20:28, 20:28] = True                     # inside the masked bottom-right patch
+    ds = ActionDataSample()
+    ds.object_mask = objects
+    sample = dict(inputs=dict(mask=mask), data_samples=ds)
+    assert tool.object_hidden(sample)
+    objects[3, 15, 15] = True                           # one pixel in the visible patch
+    assert not tool.object_hidden(sample)
+    ds.object_mask = torch.zeros(4, 32, 32, dtype=torch.bool)   # no object at all
+    assert not tool.object_hidden(sample)
