@@ -9,31 +9,9 @@ usage() {
     echo "  env: NNODES, NODE_RANK, MASTER_ADDR, PORT (multi-node), PYTHON" >&2
     exit 2
 }
+source "$(dirname "$0")/launch_common.sh"
 [ $# -ge 3 ] || usage
-CONFIG=$1
-CHECKPOINT=$2
-GPUS=$3
-[[ "$GPUS" =~ ^[1-9][0-9]*$ ]] || { echo "NUM_PROCESSES must be a positive integer, got '$GPUS'" >&2; usage; }
-[[ "$CONFIG" == *::* || -f "$CONFIG" ]] || { echo "config file not found: $CONFIG" >&2; usage; }
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
-TOOLS="$(dirname "$0")"
-ERROR_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mmav_dist_test.XXXXXX")  # kept if the run fails
-
+require_config "$1"
 rc=0
-PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}" \
-OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} \
-"$PYTHON" -m torch.distributed.run --nnodes="$NNODES" --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" --nproc_per_node="$GPUS" --master_port="$PORT" \
-    --log-dir "$ERROR_DIR" \
-    "$TOOLS/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}" || rc=$?
-if [ "$rc" -eq 0 ]; then
-    rm -rf "$ERROR_DIR"
-else
-    "$PYTHON" "$TOOLS/dist_failure_summary.py" "$ERROR_DIR" --node-rank "$NODE_RANK" \
-        --nproc-per-node "$GPUS" --exit-code "$rc" >&2 || true
-fi
+torchrun_launch test.py "$3" "$1" "$2" "${@:4}" || rc=$?
 exit "$rc"

@@ -8,33 +8,9 @@ usage() {
     echo "  e.g. $0 gpu avmask-test configs/avmask_ucf101.py work_dirs/avmask_ucf101/epoch_1200.pth" >&2
     exit 2
 }
+source "$(dirname "$0")/launch_common.sh"
 [ $# -ge 4 ] || usage
-PARTITION=$1
-JOB_NAME=$2
-CONFIG=$3
-CHECKPOINT=$4
-[[ "$CONFIG" == *::* || -f "$CONFIG" ]] || { echo "config file not found: $CONFIG" >&2; usage; }
-GPUS=${GPUS:-8}
-GPUS_PER_NODE=${GPUS_PER_NODE:-8}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-SRUN_ARGS=${SRUN_ARGS:-""}
-PYTHON=${PYTHON:-python}
-TOOLS="$(dirname "$0")"
-ERROR_DIR=${ERROR_DIR:-work_dirs/.launch_errors/$JOB_NAME.$$}
-mkdir -p "$ERROR_DIR"
-
+require_config "$3"
 rc=0
-# each task writes error_<rank>.json through tools/test.py's @record
-PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}" \
-srun -p "$PARTITION" --job-name="$JOB_NAME" --gres=gpu:"$GPUS_PER_NODE" \
-    --ntasks="$GPUS" --ntasks-per-node="$GPUS_PER_NODE" --cpus-per-task="$CPUS_PER_TASK" \
-    --kill-on-bad-exit=1 $SRUN_ARGS \
-    bash -c 'export TORCHELASTIC_ERROR_FILE="$0/error_${SLURM_PROCID}.json"; exec "$@"' \
-    "$ERROR_DIR" "$PYTHON" -u "$TOOLS/test.py" "$CONFIG" "$CHECKPOINT" --launcher slurm "${@:5}" \
-    || rc=$?
-if [ "$rc" -eq 0 ]; then
-    rm -rf "$ERROR_DIR"
-else
-    "$PYTHON" "$TOOLS/dist_failure_summary.py" "$ERROR_DIR" --exit-code "$rc" >&2 || true
-fi
+srun_launch "$1" "$2" test.py "$3" "$4" "${@:5}" || rc=$?
 exit "$rc"
