@@ -277,6 +277,13 @@ RECOGNIZER_KEY_RULES: Tuple[Tuple[str, str], ...] = (
     ('fc_norm.', 'backbone.fc_norm.'),   # AVRecognizer checkpoints before the read-out moved
     ('audio_norm.', 'audio_norm.'),
 )
+# AVRecognizer with a TwoStreamViT backbone (MBT fine-tuning): the two encoders of
+# an 'mmav' file (tools/convert/avmae_to_recognizer.py's, or an AVMAE checkpoint
+# untied by to_mmav) become its streams.
+TWO_STREAM_KEY_RULES: Tuple[Tuple[str, str], ...] = (
+    ('backbone.', 'backbone.video.'),
+    ('audio_backbone.', 'backbone.audio.'),
+)
 
 
 def mmav_backbone_to_mmaction(state: Mapping[str, Tensor]) -> StateDict:
@@ -544,7 +551,8 @@ def extract_audio_backbone(checkpoint: Mapping[str, Any], *, keep_proj: bool = F
 
 
 __all__ = ['LAYOUTS', 'WRAPPER_KEYS', 'FILTERS', 'ConversionReport', 'LoadReport',
-           'RECOGNIZER_FC_NORM_RULES', 'RECOGNIZER_KEY_RULES', 'MMACTION_TO_VIDEOMAE',
+           'RECOGNIZER_FC_NORM_RULES', 'RECOGNIZER_KEY_RULES', 'TWO_STREAM_KEY_RULES',
+           'MMACTION_TO_VIDEOMAE',
            'VIDEOMAE_TO_MMACTION', 'check_mmaction_loadable', 'convert_checkpoint',
            'detect_layout', 'extract_audio_backbone', 'extract_encoder_state',
            'filter_avmae', 'filter_mmaction_vit', 'filter_talknet', 'filter_videomae', 'infer_vit_kwargs',

@@ -74,7 +74,9 @@ class AVRecognizer(BaseRecognizer):
     Args:
         backbone: visual encoder config (``MaskedVideoViT`` or MMAction2's
             ``VisionTransformer``) or None for audio only; use its
-            ``drop_path_rate`` for stochastic depth.
+            ``drop_path_rate`` for stochastic depth. A backbone with
+            ``takes_audio = True`` (``TwoStreamViT``, MBT) gets the audio too
+            and returns the fused vector; leave ``audio_backbone`` None then.
         audio_backbone: audio encoder config (``TalkNetAudioEncoder`` in
             tokens mode; its ``out_dim`` gives Da) or None for video only.
         cls_head: MMAction2 classification head whose ``in_channels`` must
@@ -141,6 +143,9 @@ class AVRecognizer(BaseRecognizer):
         # BaseRecognizer takes no init_cfg; set it the way BaseModule would.
         self.init_cfg = copy.deepcopy(init_cfg)
         self.audio_backbone = build_optional(audio_backbone)
+        if getattr(self.backbone, 'takes_audio', False) and self.audio_backbone is not None:
+            raise ValueError(f'{type(self.backbone).__name__} encodes the audio itself; '
+                             'set audio_backbone=None')
         self.fusion = fusion
         self.audio_drop_prob = audio_drop_prob
         self.pretrained = pretrained
@@ -174,7 +179,10 @@ class AVRecognizer(BaseRecognizer):
             self.audio_norm = nn.LayerNorm(audio_dim, eps=eps)
         else:
             self.audio_norm = None
+        # a backbone that holds both streams (TwoStreamViT) names its own key rules
+        own_rules = getattr(self.backbone, 'pretrained_key_rules', None)
         rules = list(pretrained_key_rules) if pretrained_key_rules is not None else (
+            list(own_rules) if own_rules is not None else
             list(FC_NORM_RULES if self.use_fc_norm else ()) + list(DEFAULT_KEY_RULES))
         self.pretrained_key_rules = [tuple(r) for r in rules]
 
@@ -223,8 +231,9 @@ class AVRecognizer(BaseRecognizer):
         result = self.load_state_dict(mapped, strict=False)
         # The classifier and the audio read-out norm are new by design; anything
         # else missing is worth a warning.
-        missing = [k for k in result.missing_keys
-                   if not k.startswith(('cls_head.', 'audio_norm.'))]
+        new = ('cls_head.', 'audio_norm.') + tuple(
+            getattr(self.backbone, 'new_param_prefixes', ()))
+        missing = [k for k in result.missing_keys if not k.startswith(new)]
         report = PretrainedLoadReport(
             loaded=[k for k in mapped if k not in result.unexpected_keys],
             missing=missing, unexpected=list(result.unexpected_keys),
@@ -289,17 +298,23 @@ class AVRecognizer(BaseRecognizer):
 
     def _features(self, imgs: Optional[Tensor], audio: Optional[Tensor],
                   valid: Tensor) -> Tensor:
+        if getattr(self.backbone, 'takes_audio', False):  # both streams in one backbone
+            return self.backbone(imgs, audio, self._drop_audio(valid))
         video_feat = audio_feat = None
         if self.backbone is not None:
             if imgs is None:
                 raise KeyError("inputs has no 'imgs' but the recognizer has a visual backbone")
             video_feat = self.video_feature(imgs)
         if self.audio_backbone is not None:
-            if self.training and self.audio_drop_prob > 0:
-                keep = torch.rand(valid.shape, device=valid.device) >= self.audio_drop_prob
-                valid = valid & keep
-            audio_feat = self.audio_feature(audio, valid)
+            audio_feat = self.audio_feature(audio, self._drop_audio(valid))
         return self.fuse(video_feat, audio_feat)
+
+    def _drop_audio(self, valid: Tensor) -> Tensor:
+        """(B,) audio_valid with modality dropout applied while training."""
+        if self.training and self.audio_drop_prob > 0:
+            keep = torch.rand(valid.shape, device=valid.device) >= self.audio_drop_prob
+            valid = valid & keep
+        return valid
 
     def loss(self, inputs: Dict[str, Tensor], data_samples: List, **kwargs) -> dict:
         """Classification loss; several training views of a clip count as
