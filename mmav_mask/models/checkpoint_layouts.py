@@ -29,6 +29,11 @@ Layouts (:func:`detect_layout`):
     and ``backbone.audio.*`` encoders whose shared layers live once, in the
     video ViT; :func:`~mmav_mask.models.algorithms.av_mae_checkpoint.untie_avmae_encoders`
     copies them into two stand-alone encoders (``backbone.*``, ``audio_backbone.*``).
+``'mavil'``
+    a ``MAViL`` checkpoint (stage 1 or 2; the stage-2 teacher is never
+    stored): ``backbone.video.*`` and ``backbone.audio.*`` uni-modal ViTs,
+    ``backbone.fusion.*`` the fusion encoder, ``neck.*`` the decoders;
+    :func:`filter_mavil` keeps the two ViTs for fine-tuning.
 ``'talknet'``
     TalkNet-ASD's published files (``talkNet.saveParameters``:
     ``torch.save(talkNet.state_dict())``): the audio encoder under
@@ -50,7 +55,7 @@ from torch import Tensor, nn
 
 StateDict = Dict[str, Tensor]
 
-LAYOUTS = ('mmav', 'avmae', 'videomae', 'videomae_finetuned', 'mmaction_vit', 'talknet')
+LAYOUTS = ('mmav', 'avmae', 'mavil', 'videomae', 'videomae_finetuned', 'mmaction_vit', 'talknet')
 
 # Order of the wrapper keys tried by unwrap_state_dict. mmengine checkpoints hold
 # the weights in 'state_dict' next to 'meta'/'optimizer'/'message_hub' and never
@@ -103,6 +108,8 @@ def detect_layout(state: Mapping[str, Tensor]) -> str:
 
     if has('backbone.patch_embed.projection.'):
         return 'mmaction_vit'
+    if has('backbone.video.') and has('backbone.fusion.'):
+        return 'mavil'
     if has('backbone.video.'):
         return 'avmae'
     if has('backbone.patch_embed.proj.') or has('audio_backbone.') or has('fusion.'):
@@ -239,9 +246,21 @@ def filter_avmae(state: Mapping[str, Tensor]) -> StateDict:
     return untie_avmae_encoders(state)
 
 
+def filter_mavil(state: Mapping[str, Tensor]) -> StateDict:
+    """``MAViL`` checkpoint -> ``'mmav'`` keys: its two uni-modal encoders.
+
+    ``backbone.video.X`` -> ``backbone.X``, ``backbone.audio.X`` ->
+    ``audio_backbone.X`` (the paper fine-tunes these, Sec. 4.2 / App. B);
+    the fusion encoder, decoders and heads are dropped.
+    """
+    return rename_by_prefix(state, (('backbone.video.', 'backbone.'),
+                                    ('backbone.audio.', 'audio_backbone.')))[0]
+
+
 FILTERS = {
     'mmav': lambda state: OrderedDict(state),
     'avmae': filter_avmae,
+    'mavil': filter_mavil,
     'videomae': filter_videomae,
     'videomae_finetuned': filter_videomae,
     'mmaction_vit': filter_mmaction_vit,
@@ -555,7 +574,7 @@ __all__ = ['LAYOUTS', 'WRAPPER_KEYS', 'FILTERS', 'ConversionReport', 'LoadReport
            'MMACTION_TO_VIDEOMAE',
            'VIDEOMAE_TO_MMACTION', 'check_mmaction_loadable', 'convert_checkpoint',
            'detect_layout', 'extract_audio_backbone', 'extract_encoder_state',
-           'filter_avmae', 'filter_mmaction_vit', 'filter_talknet', 'filter_videomae', 'infer_vit_kwargs',
+           'filter_avmae', 'filter_mavil', 'filter_mmaction_vit', 'filter_talknet', 'filter_videomae', 'infer_vit_kwargs',
            'load_pretrained', 'load_state_dict_report', 'mmav_backbone_to_mmaction',
            'rename_by_prefix', 'to_mmav', 'unwrap_state_dict', 'videomae_to_mmaction_vit',
            'vit_sinusoid_table']

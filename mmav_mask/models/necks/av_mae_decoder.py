@@ -61,6 +61,9 @@ class AVMAEDecoder(BaseModule):
         audio_patch_size: spectrogram patch side.
         objective: one of ``OBJECTIVES`` (which sequences are built; the
             modality embeddings exist only where a sequence mixes modalities).
+        video_out_channels, audio_out_channels: prediction width per token
+            when the target is not pixels / spectrogram values (MAViL stage 2
+            predicts teacher features); None: C*t*p*p and p_a*p_a.
         init_cfg: mmengine init config.
     """
 
@@ -68,7 +71,9 @@ class AVMAEDecoder(BaseModule):
                  decoder: dict = dict(type='VideoMAEDecoder', embed_dims=384, depth=4,
                                       num_heads=6),
                  video_geometry: Optional[dict] = None, audio_patch_size: int = 16,
-                 objective: str = 'joint', init_cfg: Optional[dict] = None) -> None:
+                 objective: str = 'joint', video_out_channels: Optional[int] = None,
+                 audio_out_channels: Optional[int] = None,
+                 init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if fusion not in DECODER_FUSIONS:
             raise ValueError(f'decoder fusion must be one of {DECODER_FUSIONS}, got {fusion!r}')
@@ -78,15 +83,17 @@ class AVMAEDecoder(BaseModule):
         self.objective = objective
         video_geometry = dict(video_geometry or dict(patch_size=16, tubelet_size=2,
                                                      in_channels=3))
-        self.video_decoder = MODELS.build({**copy.deepcopy(decoder), **video_geometry})
+        self.video_decoder = MODELS.build({**copy.deepcopy(decoder), **video_geometry,
+                                           **dict(out_channels=video_out_channels)})
         dim = self.video_decoder.embed_dims
         self.audio_decoder = self.audio_pred = None
         if fusion == 'separate':
             self.audio_decoder = MODELS.build({**copy.deepcopy(decoder),
                                                **dict(patch_size=audio_patch_size,
-                                                      tubelet_size=1, in_channels=1)})
+                                                      tubelet_size=1, in_channels=1,
+                                                      out_channels=audio_out_channels)})
         else:
-            self.audio_pred = nn.Linear(dim, audio_patch_size ** 2)
+            self.audio_pred = nn.Linear(dim, audio_out_channels or audio_patch_size ** 2)
             nn.init.xavier_uniform_(self.audio_pred.weight)
             nn.init.zeros_(self.audio_pred.bias)
         self.embed_dims = dim

@@ -33,6 +33,8 @@ class VideoMAEDecoder(BaseModule):
         norm_eps: LayerNorm epsilon.
         patch_size, tubelet_size, in_channels: define the head's output size
             ``in_channels * tubelet_size * patch_size**2`` (1536 for 3x2x16x16).
+        out_channels: head output size when the target is not pixels (e.g.
+            a teacher's features in MAViL stage 2); None derives it as above.
         with_cp: activation checkpointing per block while training.
         init_cfg: mmengine init config.
     """
@@ -42,10 +44,10 @@ class VideoMAEDecoder(BaseModule):
                  attn_drop_rate: float = 0.0, drop_path_rate: float = 0.0,
                  init_values: float = 0.0, norm_eps: float = 1e-6, patch_size: int = 16,
                  tubelet_size: int = 2, in_channels: int = 3, with_cp: bool = False,
-                 init_cfg: Optional[dict] = None) -> None:
+                 out_channels: Optional[int] = None, init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.embed_dims = embed_dims
-        self.out_channels = in_channels * tubelet_size * patch_size ** 2
+        self.out_channels = int(out_channels or in_channels * tubelet_size * patch_size ** 2)
         self.with_cp = with_cp
         dpr = torch.linspace(0, drop_path_rate, depth).tolist()
         self.blocks = nn.ModuleList([
@@ -75,7 +77,7 @@ class VideoMAEDecoder(BaseModule):
             num_masked: how many trailing tokens to predict; <= 0 predicts all.
 
         Returns:
-            (B, num_masked or N_all, in_channels * tubelet_size * patch_size**2).
+            (B, num_masked or N_all, out_channels).
         """
         x = self.forward_features(x)
         if num_masked > 0:
