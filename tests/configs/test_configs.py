@@ -22,6 +22,7 @@ EXPECTED = {
     'avmae_demo_early_shared.py': ('AVMAE', 'AVReconstructionMetric'),
     'avmae_demo_finetune_audio.py': ('AVRecognizer', 'AccMetric'),
     'avmae_demo_finetune_av.py': ('AVRecognizer', 'AccMetric'),
+    'avmae_demo_finetune_mbt.py': ('AVRecognizer', 'AccMetric'),
     'avmae_demo_finetune_video.py': ('AVRecognizer', 'AccMetric'),
     'avmae_demo_inpaint_audio.py': ('AVMAE', 'AVReconstructionMetric'),
     'avmae_demo_inpaint_both.py': ('AVMAE', 'AVReconstructionMetric'),
