@@ -8,7 +8,7 @@ from mmcv.transforms import BaseTransform
 
 from mmaction.registry import TRANSFORMS
 
-from .masking import sample_rng
+from .masking import check_second_view, disjoint_view, sample_rng
 
 AUDIO_MASK_MODES = ('random', 'time', 'frequency', 'time_frequency')
 
@@ -29,7 +29,9 @@ class AudioMaskGenerator(BaseTransform):
       ``int(freq_ratio * Fg)`` frequency rows, their union masked.
 
     Added keys: ``key`` (default ``'audio_mask'``): bool (Tg, Fg), shared by
-    the clips of the sample.
+    the clips of the sample; with ``second_view_key`` (mode 'random' only)
+    also a second mask whose visible patches are drawn among the first one's
+    masked patches (MAViL's disjoint view, ``masking.disjoint_view``).
 
     Args:
         mask_ratio: ratio of patches ('random'), time columns ('time',
@@ -44,6 +46,9 @@ class AudioMaskGenerator(BaseTransform):
         seed: fixed seed of the per-sample generator; None uses the
             ``KeyedSampler``'s, else numpy's global generator (the rules of
             ``masking.py``).
+        second_view_key: results key of the disjoint second view (e.g.
+            ``'audio_mask_view2'``) or None; needs mode 'random' and
+            ``mask_ratio >= 0.5``.
     """
 
     def __init__(self, mask_ratio: float = 0.5, mode: str = 'random',
@@ -51,9 +56,13 @@ class AudioMaskGenerator(BaseTransform):
                  patch_size: Union[int, Sequence[int]] = 16,
                  input_size: Optional[Sequence[int]] = None,
                  source_key: str = 'audio_feature', key: str = 'audio_mask',
-                 seed: Optional[int] = None) -> None:
+                 seed: Optional[int] = None, second_view_key: Optional[str] = None) -> None:
         if mode not in AUDIO_MASK_MODES:
             raise ValueError(f'mode must be one of {AUDIO_MASK_MODES}, got {mode!r}')
+        if second_view_key is not None and mode != 'random':
+            raise ValueError(f"second_view_key needs mode='random' (MAViL's views), got {mode!r}")
+        check_second_view(mask_ratio, second_view_key, key)
+        self.second_view_key = second_view_key
         for name, r in (('mask_ratio', mask_ratio), ('freq_ratio', freq_ratio)):
             if r is not None and not 0.0 <= r < 1.0:
                 raise ValueError(f'{name} must be in [0, 1), got {r}')
@@ -95,10 +104,14 @@ class AudioMaskGenerator(BaseTransform):
         if self.mode == 'time_frequency':
             mask[:, rng.permutation(fg)[:int(self.freq_ratio * fg)]] = True
         results[self.key] = mask
+        if self.second_view_key is not None:
+            rng2 = sample_rng(results, self.seed, self.second_view_key) or np.random
+            results[self.second_view_key] = disjoint_view(mask, rng2)
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(mask_ratio={self.mask_ratio}, mode={self.mode!r}, '
                 f'freq_ratio={self.freq_ratio}, patch_size={self.patch_size}, '
                 f'input_size={self.input_size}, source_key={self.source_key!r}, '
-                f'key={self.key!r}, seed={self.seed})')
+                f'key={self.key!r}, seed={self.seed}, '
+                f'second_view_key={self.second_view_key!r})')

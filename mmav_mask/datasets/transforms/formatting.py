@@ -23,8 +23,9 @@ class PackAVInputs(BaseTransform):
       v % num_clips tiled over the crops; the raw waveform (V, n_samples)
       when no feature transform ran.
     - ``audio_valid``: bool Tensor () (False = zeros stand in for audio).
-    - each of ``mask_keys`` present (default ``mask``: bool (T', H', W')
-      and ``audio_mask``).
+    - each of ``mask_keys`` present (default ``mask``: bool (T', H', W'),
+      ``audio_mask`` and MAViL's second views ``mask_view2``,
+      ``audio_mask_view2``).
 
     ``data_samples`` is an ``ActionDataSample`` with ``gt_label`` when the
     sample has a label (>= 0 or a multi-class vector) and the ``meta_keys``,
@@ -37,12 +38,14 @@ class PackAVInputs(BaseTransform):
     are left out of the batch; the data sample is the same).
 
     Args:
-        mask_keys: mask keys to pack. Defaults to ('mask', 'audio_mask').
+        mask_keys: mask keys to pack (those present). Defaults to ('mask',
+            'audio_mask', 'mask_view2', 'audio_mask_view2').
         meta_keys: keys copied into the data sample's metainfo.
         video_only: emit MMAction2's standard inputs (see above).
     """
 
-    def __init__(self, mask_keys: Sequence[str] = ('mask', 'audio_mask'),
+    def __init__(self, mask_keys: Sequence[str] = ('mask', 'audio_mask', 'mask_view2',
+                                                   'audio_mask_view2'),
                  meta_keys: Sequence[str] = ('filename', 'img_shape', 'num_clips',
                                              'clip_len', 'frame_inds', 'avg_fps',
                                              'audio_window', 'sample_idx'),

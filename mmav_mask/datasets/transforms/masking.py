@@ -67,6 +67,44 @@ def _check_ratio(mask_ratio: float) -> None:
         raise ValueError(f'mask_ratio must be in [0, 1), got {mask_ratio}')
 
 
+def check_second_view(mask_ratio: float, second_view_key: Optional[str], key: str) -> None:
+    if second_view_key is None:
+        return
+    if second_view_key == key:
+        raise ValueError(f'second_view_key must differ from key, both are {key!r}')
+    if mask_ratio < 0.5:
+        raise ValueError(f'a disjoint second view needs mask_ratio >= 0.5 (as many masked as '
+                         f'visible tokens to draw its visible tokens from), got {mask_ratio}')
+
+
+def disjoint_view(first: np.ndarray, rng) -> np.ndarray:
+    """A second mask whose visible tokens are drawn only among the tokens
+    ``first`` masks, as many as ``first`` leaves visible (MAViL Sec. 3.2:
+    "a second random view containing 20% of tokens that are mutually
+    exclusive from the first view").
+
+    Args:
+        first: bool mask of any shape, True = masked.
+        rng: ``np.random.Generator`` or the ``np.random`` module.
+
+    Returns:
+        bool mask of ``first``'s shape and masked count; ``~first & ~second``
+        is empty.
+
+    Raises:
+        ValueError: ``first`` masks fewer tokens than it leaves visible.
+    """
+    flat = first.reshape(-1)
+    num_visible = int((~flat).sum())
+    candidates = np.flatnonzero(flat)
+    if num_visible > len(candidates):
+        raise ValueError(f'cannot draw {num_visible} visible tokens disjoint from the first '
+                         f'view among its {len(candidates)} masked ones (mask_ratio < 0.5)')
+    second = np.ones_like(flat)
+    second[candidates[rng.permutation(len(candidates))[:num_visible]]] = False
+    return second.reshape(first.shape)
+
+
 @TRANSFORMS.register_module()
 class TubeMaskGenerator(BaseTransform):
     """VideoMAE tube masking: one random spatial mask repeated over time.
@@ -75,7 +113,10 @@ class TubeMaskGenerator(BaseTransform):
     exactly ``int(mask_ratio * H * W / patch_size**2)`` True (masked) patches
     in every time slice, at the same positions in all slices.
 
-    Added keys: ``key`` (default ``'mask'``): bool (T', H', W').
+    Added keys: ``key`` (default ``'mask'``): bool (T', H', W'); with
+    ``second_view_key`` also that key: a second tube mask whose visible
+    patches are drawn among the first one's masked patches (MAViL's disjoint
+    view for the intra-modal contrast, :func:`disjoint_view`).
 
     Args:
         mask_ratio: fraction of patches masked per slice, in [0, 1).
@@ -87,12 +128,18 @@ class TubeMaskGenerator(BaseTransform):
         seed: fixed seed of the per-sample generator (module docstring);
             None uses the ``KeyedSampler``'s seed, or numpy's global generator
             when the dataloader has another sampler.
+        second_view_key: results key of a disjoint second view (e.g.
+            ``'mask_view2'``), or None; needs ``mask_ratio >= 0.5``. Its random
+            numbers are keyed on this key, so the first mask is unchanged.
     """
 
     def __init__(self, mask_ratio: float = 0.9,
                  input_size: Optional[Sequence[int]] = None, patch_size: int = 16,
-                 tubelet_size: int = 2, key: str = 'mask', seed: Optional[int] = None) -> None:
+                 tubelet_size: int = 2, key: str = 'mask', seed: Optional[int] = None,
+                 second_view_key: Optional[str] = None) -> None:
         _check_ratio(mask_ratio)
+        check_second_view(mask_ratio, second_view_key, key)
+        self.second_view_key = second_view_key
         self.seed = seed
         self.mask_ratio = mask_ratio
         self.input_size = tuple(input_size) if input_size is not None else None
@@ -118,12 +165,18 @@ class TubeMaskGenerator(BaseTransform):
         flat = np.zeros(num_patches, dtype=bool)
         flat[rng.permutation(num_patches)[:num_masked]] = True
         results[self.key] = np.broadcast_to(flat.reshape(1, hg, wg), (tg, hg, wg)).copy()
+        if self.second_view_key is not None:
+            rng2 = sample_rng(results, self.seed, self.second_view_key) or np.random
+            flat2 = disjoint_view(flat, rng2)
+            results[self.second_view_key] = np.broadcast_to(
+                flat2.reshape(1, hg, wg), (tg, hg, wg)).copy()
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(mask_ratio={self.mask_ratio}, '
                 f'input_size={self.input_size}, patch_size={self.patch_size}, '
-                f'tubelet_size={self.tubelet_size}, key={self.key!r}, seed={self.seed})')
+                f'tubelet_size={self.tubelet_size}, key={self.key!r}, seed={self.seed}, '
+                f'second_view_key={self.second_view_key!r})')
 
 
 @TRANSFORMS.register_module()
@@ -137,7 +190,8 @@ class RandomMaskGenerator(BaseTransform):
     (num_clips, L, F)) the last ``len(patch_size)`` dims divided by
     ``patch_size`` (e.g. 16 x 16 spectrogram patches).
 
-    Added keys: ``key`` (default ``'audio_mask'``): bool grid.
+    Added keys: ``key`` (default ``'audio_mask'``): bool grid; with
+    ``second_view_key`` also a disjoint second view (:func:`disjoint_view`).
 
     Args:
         mask_ratio: fraction of tokens masked, in [0, 1).
@@ -146,14 +200,18 @@ class RandomMaskGenerator(BaseTransform):
         patch_size: patch size per derived dim.
         key: results key to write.
         seed: as in :class:`TubeMaskGenerator`.
+        second_view_key: as in :class:`TubeMaskGenerator`.
     """
 
     def __init__(self, mask_ratio: float = 0.5,
                  input_size: Optional[Union[int, Sequence[int]]] = None,
                  source_key: str = 'audio_feature',
                  patch_size: Union[int, Sequence[int]] = (16, 16),
-                 key: str = 'audio_mask', seed: Optional[int] = None) -> None:
+                 key: str = 'audio_mask', seed: Optional[int] = None,
+                 second_view_key: Optional[str] = None) -> None:
         _check_ratio(mask_ratio)
+        check_second_view(mask_ratio, second_view_key, key)
+        self.second_view_key = second_view_key
         self.seed = seed
         self.mask_ratio = mask_ratio
         if isinstance(input_size, int):
@@ -185,9 +243,13 @@ class RandomMaskGenerator(BaseTransform):
         flat = np.zeros(num_tokens, dtype=bool)
         flat[rng.permutation(num_tokens)[:int(self.mask_ratio * num_tokens)]] = True
         results[self.key] = flat.reshape(grid)
+        if self.second_view_key is not None:
+            rng2 = sample_rng(results, self.seed, self.second_view_key) or np.random
+            results[self.second_view_key] = disjoint_view(flat, rng2).reshape(grid)
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(mask_ratio={self.mask_ratio}, '
                 f'input_size={self.input_size}, source_key={self.source_key!r}, '
-                f'patch_size={self.patch_size}, key={self.key!r}, seed={self.seed})')
+                f'patch_size={self.patch_size}, key={self.key!r}, seed={self.seed}, '
+                f'second_view_key={self.second_view_key!r})')
