@@ -1,10 +1,13 @@
-"""Write the encoders of an AVMAE pretraining checkpoint for fine-tuning.
+"""Write the encoders of an AVMAE or MAViL pretraining checkpoint for fine-tuning.
 
 Usage:
     python tools/convert/avmae_to_recognizer.py IN OUT
 
-IN: an AVMAE checkpoint (work_dirs/avmae_*/epoch_N.pth; path or URL, read
-tensors-only). OUT: ``{'state_dict': ..., 'meta': ...}`` with the video ViT
+IN: an AVMAE or MAViL checkpoint (work_dirs/avmae_*/epoch_N.pth,
+work_dirs/mavil_*/epoch_N.pth; path or URL, read tensors-only; the layout
+filter of models/checkpoint_layouts.py does the renaming; MAViL's fusion
+encoder and decoders are dropped, as the paper fine-tunes the uni-modal
+encoders). OUT: ``{'state_dict': ..., 'meta': ...}`` with the video ViT
 under ``backbone.*`` and the spectrogram ViT under ``audio_backbone.*``; layers
 the pretraining encoder shared between the modalities are copied into both
 (untied). Use it as ``model.pretrained=OUT`` of configs/avmae_demo_finetune_*.py.
@@ -15,18 +18,22 @@ import argparse
 import sys
 
 import mmav_mask  # noqa: F401  (compat fixes before mmaction imports)
-from mmav_mask.models.algorithms.av_mae_checkpoint import untie_avmae_encoders
-from mmav_mask.models.checkpoint_layouts import unwrap_state_dict
+from mmav_mask.models.checkpoint_layouts import detect_layout, to_mmav, unwrap_state_dict
 from mmav_mask.utils.checkpoint import safe_load, save_checkpoint_atomic
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('src', help='AVMAE checkpoint (path or URL)')
+    parser.add_argument('src', help='AVMAE or MAViL checkpoint (path or URL)')
     parser.add_argument('dst', help='output .pth')
     args = parser.parse_args(argv)
     try:
-        state = untie_avmae_encoders(unwrap_state_dict(safe_load(args.src)))
+        state = unwrap_state_dict(safe_load(args.src))
+        layout = detect_layout(state) if any(k.startswith('backbone.') for k in state) else None
+        if layout not in ('avmae', 'mavil'):
+            raise ValueError(f'not an AVMAE or MAViL pretraining checkpoint (layout: {layout}; '
+                             f'first keys: {list(state)[:5]})')
+        state, _ = to_mmav(state, layout)
     except (KeyError, OSError, RuntimeError, TypeError, ValueError) as e:
         print(f'error: {args.src}: {e}', file=sys.stderr)
         return 1
