@@ -19,6 +19,7 @@ CONFIG_DIR = osp.join(REPO, 'configs')
 
 # name -> (model type, evaluator type). A new config must be added here.
 EXPECTED = {
+    'avmae_audioset_finetune_mbt.py': ('AVRecognizer', 'AccMetric'),
     'avmae_demo_early_shared.py': ('AVMAE', 'AVReconstructionMetric'),
     'avmae_demo_finetune_audio.py': ('AVRecognizer', 'AccMetric'),
     'avmae_demo_finetune_av.py': ('AVRecognizer', 'AccMetric'),
@@ -32,6 +33,10 @@ EXPECTED = {
     'avmae_demo_mid_shared.py': ('AVMAE', 'AVReconstructionMetric'),
     'avmae_demo_separate_shared.py': ('AVMAE', 'AVReconstructionMetric'),
     'avmae_demo_shared_shared.py': ('AVMAE', 'AVReconstructionMetric'),
+    'avmae_vggsound_finetune_audio.py': ('AVRecognizer', 'AccMetric'),
+    'avmae_vggsound_finetune_av.py': ('AVRecognizer', 'AccMetric'),
+    'avmae_vggsound_finetune_mbt.py': ('AVRecognizer', 'AccMetric'),
+    'avmae_vggsound_finetune_video.py': ('AVRecognizer', 'AccMetric'),
     'avmae_vggsound_vitb_mid_shared.py': ('AVMAE', 'AVReconstructionMetric'),
     'avmask_demo_ablation.py': ('AVMaskEnhancer', 'ReconstructionMetric'),
     'avmask_demo_finetune_audio.py': ('RecognizerAudio', 'AccMetric'),
