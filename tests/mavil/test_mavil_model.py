@@ -164,6 +164,9 @@ def test_stage2_loss_is_masked_mse_to_the_teachers_full_view_features(stage1, ta
     torch.manual_seed(3)
     model = build(tiny_cfg(target=target, teacher=dict(checkpoint=path)))
     x = make_inputs(batch=3)
+    with pytest.raises(RuntimeError, match='teacher is not loaded'):
+        model(x, mode='loss')
+    model.init_weights()
     losses = model(x, mode='loss')
     assert {'loss_video', 'loss_audio', 'loss_inter', 'loss_intra'} == set(losses)
     imgs, audio = _flat(x, 'imgs'), _flat(x, 'audio')
@@ -192,11 +195,11 @@ def test_teacher_settings_and_files_are_checked(stage1, tmp_path):
     save_checkpoint_atomic(dict(state_dict={'backbone.video.norm.weight': torch.ones(96)}),
                            avmae)
     with pytest.raises(ValueError, match="'avmae' layout"):
-        build(tiny_cfg(target='fusion', teacher=dict(checkpoint=avmae)))
+        build(tiny_cfg(target='fusion', teacher=dict(checkpoint=avmae))).init_weights()
     wider = tiny_cfg(target='fusion', teacher=dict(checkpoint=path))
     wider['backbone']['fusion']['num_layers'] = 3   # the file has 2 fusion layers
     with pytest.raises(ValueError, match='does not fit the teacher'):
-        build(wider)
+        build(wider).init_weights()
 
 
 # ------------------------------------------------------------------ predict
@@ -228,6 +231,7 @@ def test_paper_input_sizes(tmp_path, target):
         save_checkpoint_atomic(dict(state_dict=stage1.state_dict()), path)
         kwargs = dict(target=target, teacher=dict(checkpoint=path))
     model = build(tiny_cfg(img_size=224, audio_rows=1024, **kwargs))
+    model.init_weights()
     x = make_inputs(batch=1, img_size=224, audio_rows=1024)
     assert x['mask'].shape == (1, 4, 14, 14) and x['audio_mask'].shape == (1, 64, 8)
     imgs, audio = _flat(x, 'imgs'), _flat(x, 'audio')

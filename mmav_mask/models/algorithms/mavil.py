@@ -49,8 +49,10 @@ class MAViL(BaseModel):
     The teacher (stage 2): an encoder of the student's architecture
     (``teacher.backbone`` defaults to ``backbone``) loaded from a stage-1
     checkpoint through the project's safe loader
-    (:func:`~mmav_mask.models.algorithms.mavil_teacher.load_mavil_teacher`).
-    It is a sub-module, so it moves and casts with the student (same device,
+    (:func:`~mmav_mask.models.algorithms.mavil_teacher.load_mavil_teacher`)
+    in :meth:`init_weights`, as ``pretrained`` weights are in mmengine (the
+    runner calls it before training and before resuming; a 'loss' forward
+    without it is an error, never a random teacher). It is a sub-module, so it moves and casts with the student (same device,
     same precision: under AMP it runs in the same autocast region), but its
     parameters have ``requires_grad=False`` (mmengine's optimizer
     constructors skip them), it stays in eval mode, runs under
@@ -120,7 +122,7 @@ class MAViL(BaseModel):
             if not teacher.get('checkpoint'):
                 raise ValueError('teacher needs a checkpoint: a stage-1 MAViL checkpoint path')
             self.teacher = build_optional(teacher.get('backbone') or backbone_cfg)
-            load_mavil_teacher(self.teacher, teacher['checkpoint'])
+            self.teacher_checkpoint = teacher['checkpoint']
             self.teacher.requires_grad_(False)
             self.teacher.eval()
             self.teacher.is_init = True  # init_weights must not touch the loaded weights
@@ -157,6 +159,13 @@ class MAViL(BaseModel):
         self.intra_loss = build_optional(intra_loss)
 
     # ------------------------------------------------------------------ state
+    def init_weights(self) -> None:
+        """Student init (the teacher is skipped), then the teacher's checkpoint."""
+        super().init_weights()
+        if self.teacher is not None:
+            load_mavil_teacher(self.teacher, self.teacher_checkpoint)
+            self._teacher_loaded = True
+
     def train(self, mode: bool = True) -> 'MAViL':
         """The student follows ``mode``; the teacher always stays in eval mode."""
         super().train(mode)
@@ -193,6 +202,9 @@ class MAViL(BaseModel):
             ``dict(video=(B, Nv, D_t), audio=(B, Na, D_t))``: uni-modal or
             fusion outputs by ``target``, every token.
         """
+        if not getattr(self, '_teacher_loaded', False):
+            raise RuntimeError(f'the MAViL teacher is not loaded: call model.init_weights() '
+                               f'(the runner does) to read {self.teacher_checkpoint}')
         if self.teacher.training:  # e.g. someone called teacher.train() directly
             self.teacher.eval()
         feats = self.teacher(imgs, None, audio, None, audio_valid)
