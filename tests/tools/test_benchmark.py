@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(REPO, 'tools', 'analysis'))
@@ -114,3 +115,109 @@ def test_video_only_variants():
     vo = benchmark.video_only_model_cfg(model)
     assert vo['fusion'] == dict(type='NoFusion') and vo['audio_backbone'] is None
     assert model['fusion']['type'] == 'CrossAttentionFusion'  # not modified in place
+
+
+GRID_ROW = re.compile(r'^\| (\d+) \| ([0-9.]+) \| (\d+) \|(.*)\|$')
+
+
+def test_grid_table(tiny_config, capsys):
+    """--grid: one row per cell, the ratio is AV / video-only step time, FLOPs
+    scale with the batch (ground truth: the step is per-sample work) and the
+    audio path adds FLOPs."""
+    assert benchmark.main([tiny_config, '--grid', '--grid-masks', '0.5', '0.75',
+                           '--grid-frames', '2', '4', '--grid-batches', '1', '2',
+                           '--iters', '1', '--warmup', '1', '--repeats', '1',
+                           '--device', 'cpu']) == 0
+    out = capsys.readouterr().out
+    cells = {}
+    for line in out.splitlines():
+        m = GRID_ROW.match(line.strip())
+        if m:
+            vals = [float(v) for v in m[4].split('|')]
+            cells[(int(m[1]), float(m[2]), int(m[3]))] = vals
+    assert sorted(cells) == [(f, m, b) for f in (2, 4) for m in (0.5, 0.75) for b in (1, 2)]
+    for (frames, mask, batch), (av_s, vo_s, ratio, cpu_ratio, av_gf, vo_gf, av_tf,
+                                vo_tf) in cells.items():
+        assert ratio == pytest.approx(av_s / vo_s, rel=2e-3)
+        assert cpu_ratio > 0
+        assert av_gf > vo_gf > 0
+        assert av_tf == pytest.approx(av_gf / 1e3 / av_s, rel=2e-2, abs=1e-4)
+    for frames in (2, 4):
+        for mask in (0.5, 0.75):
+            one, two = cells[(frames, mask, 1)], cells[(frames, mask, 2)]
+            assert two[4] == pytest.approx(2 * one[4], rel=1e-3)   # AV GFLOP
+            assert two[5] == pytest.approx(2 * one[5], rel=1e-3)   # video-only GFLOP
+        # more frames, more tokens: more work
+        assert cells[(4, 0.5, 1)][5] > cells[(2, 0.5, 1)][5]
+    assert 'target <= 1.15' in out
+
+
+def test_grid_model_cfg_scales_audio_tokens():
+    model = dict(type='AVMaskEnhancer', backbone=dict(type='MaskedVideoViT', num_frames=16),
+                 audio_backbone=dict(type='TalkNetAudioEncoder', num_tokens=16))
+    cfg = benchmark.grid_model_cfg(model, 8)
+    assert cfg['backbone']['num_frames'] == 8 and cfg['audio_backbone']['num_tokens'] == 8
+    assert model['backbone']['num_frames'] == 16  # not modified in place
+    assert benchmark._grid_audio_rows([dict(type='AudioMFCC', num_rows=256)], 8, 16) == 128
+
+
+def test_flop_counter_known_answers():
+    """Hand-counted FLOPs (2 per multiply-add). Linear 8 -> 4 on 3 rows:
+    forward 2*3*8*4 = 192, backward grad-input + grad-weight 2 * 192.
+    Attention q (1, 2, 5, 4), k / v (1, 2, 7, 4): forward QK^T + PV =
+    2 * (2*2*5*7*4) = 1120; backward as PyTorch counts flash kernels (scores
+    recomputed, then dV, dP, dQ, dK) = 5 * 560 = 2800. On CPU the attention
+    runs PyTorch's CPU flash kernel, which the stock counter does not know."""
+    import torch.nn.functional as F
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(8, 4)
+    x = torch.randn(3, 8, requires_grad=True)
+    with benchmark.flop_counter() as counter:
+        lin(x).sum().backward()
+    assert counter.get_total_flops() == 192 * 3
+    q = torch.randn(1, 2, 5, 4, requires_grad=True)
+    k = torch.randn(1, 2, 7, 4, requires_grad=True)
+    v = torch.randn(1, 2, 7, 4, requires_grad=True)
+    with benchmark.flop_counter() as counter, benchmark.SdpaRecorder() as rec:
+        F.scaled_dot_product_attention(q, k, v).sum().backward()
+    assert rec.counts() == {'flash (CPU)': 1}
+    assert counter.get_total_flops() == 1120 + 2800
+
+
+def test_sdpa_recorder_math_fallback():
+    """The math path leaves no fused kernel: a call without one is 'math'."""
+    import torch.nn.functional as F
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    q = torch.randn(1, 2, 5, 4)
+    with benchmark.SdpaRecorder() as rec, sdpa_kernel(SDPBackend.MATH):
+        F.scaled_dot_product_attention(q, q, q)
+        F.scaled_dot_product_attention(q, q, q)
+    assert rec.counts() == {'math': 2}
+    assert benchmark.summarise_sdpa(3, [
+        'aten::_scaled_dot_product_flash_attention',
+        'aten::_scaled_dot_product_flash_attention_backward',  # backward: not a call
+        'aten::_scaled_dot_product_efficient_attention', 'aten::mm']) == {
+            'flash': 1, 'memory-efficient': 1, 'math': 1}
+    assert benchmark.summarise_sdpa(0, []) == {}
+    assert benchmark.format_sdpa({'math': 2, 'flash': 1}) == 'flash x1, math x2'
+
+
+def test_mfu_arithmetic_and_peaks():
+    """Device names as torch.cuda.get_device_name() prints them; dense bf16
+    peaks from NVIDIA's data sheets (A100 312, H100 SXM 989, H100 PCIe 756,
+    H200 989 TFLOP/s)."""
+    peak = benchmark.bf16_peak_flops
+    assert peak('NVIDIA A100-SXM4-80GB') == 312e12
+    assert peak('NVIDIA A100 80GB PCIe') == 312e12
+    assert peak('NVIDIA H100 80GB HBM3') == 989e12
+    assert peak('NVIDIA H100 PCIe') == 756e12
+    assert peak('NVIDIA H200') == 989e12
+    assert peak('NVIDIA GeForce RTX 4090') is None
+    # 494.5 TFLOP in 1 s on a 989 TFLOP/s device: 50 %
+    assert benchmark.model_flops_utilisation(494.5e12, 1.0, 989e12) == pytest.approx(0.5)
+    # 226 GFLOP per step in 0.5 s: 452 GFLOP/s
+    assert benchmark.achieved_flops(226e9, 0.5) == pytest.approx(452e9)
+    with pytest.raises(ValueError, match='step time'):
+        benchmark.achieved_flops(1.0, 0.0)
+    with pytest.raises(ValueError, match='peak'):
+        benchmark.model_flops_utilisation(1.0, 1.0, 0.0)

@@ -21,6 +21,20 @@ on CUDA; on CPU it is the peak resident-set growth during the measured steps
 (sampled every millisecond, glibc's mmap threshold pinned so freed tensors go
 back to the system).
 
+Every model variant's first warm-up step runs under
+``torch.utils.flop_counter.FlopCounterMode`` (forward + backward FLOPs; the
+optimizer's element-wise update is not counted) and under a recorder of the
+``scaled_dot_product_attention`` backend that ran, so the table also gives
+FLOPs per step and the achieved TFLOP/s; on CUDA with bf16 also the model
+FLOPs utilisation against the device's dense bf16 peak (:data:`BF16_PEAK_FLOPS`,
+or ``--peak-tflops``).
+
+``--grid`` measures the training-step time of AV and video-only over mask
+ratio x frames x batch (default 0.75/0.9/0.95 x 8/16 x 1/2/8) on synthetic
+inputs of the config's shape (audio rows and tokens scaled with the frames),
+interleaved per cell in one process, and prints one table with the
+AV / video-only step-time ratio against :data:`GRID_TARGET`.
+
 Prints a table (one ``| name | value | unit |`` row per figure) and the ratios
 against the targets (model AV / video-only >= 0.85, data >= 0.80).
 """
@@ -36,12 +50,26 @@ import statistics
 import sys
 import threading
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import torch
 
 MODEL_TARGET = 0.85
 DATA_TARGET = 0.80
+GRID_TARGET = 1.15  # AV / video-only step time, every grid cell
+GRID_MASKS = (0.75, 0.9, 0.95)
+GRID_FRAMES = (8, 16)
+GRID_BATCHES = (1, 2, 8)
+# Dense (no sparsity) bf16 tensor-core peaks in FLOP/s from NVIDIA's data
+# sheets; matched against torch.cuda.get_device_name(), most specific first.
+BF16_PEAK_FLOPS = (
+    ('H200 NVL', 835e12),
+    ('H200', 989e12),
+    ('H100 NVL', 835e12),
+    ('H100 PCIe', 756e12),
+    ('H100', 989e12),      # SXM / HBM3
+    ('A100', 312e12),      # SXM and PCIe
+)
 
 
 def parse_args(argv=None):
@@ -62,6 +90,15 @@ def parse_args(argv=None):
     parser.add_argument('--amp', choices=['config', 'none', 'fp16', 'bf16'], default='config',
                         help="mixed precision (CUDA): the config's optim_wrapper, off, or "
                              "AmpOptimWrapper with float16 / bfloat16")
+    parser.add_argument('--grid', action='store_true',
+                        help='AV / video-only step time over mask x frames x batch '
+                             '(synthetic inputs); skips the data benchmark')
+    parser.add_argument('--grid-masks', type=float, nargs='+', default=list(GRID_MASKS))
+    parser.add_argument('--grid-frames', type=int, nargs='+', default=list(GRID_FRAMES))
+    parser.add_argument('--grid-batches', type=int, nargs='+', default=list(GRID_BATCHES))
+    parser.add_argument('--peak-tflops', type=float, default=None,
+                        help='device peak (TFLOP/s) for the MFU when the device is not '
+                             'in the built-in bf16 table')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. model.backbone.with_cp=True')
     return parser.parse_args(argv)
@@ -119,6 +156,132 @@ def _pin_malloc() -> None:
         pass
 
 
+# ---------------------------------------------------------------- efficiency
+def _sdpa_flops(query_shape, key_shape, value_shape, *args, **kwargs) -> int:
+    from torch.utils.flop_counter import sdpa_flop_count
+    return sdpa_flop_count(query_shape, key_shape, value_shape)
+
+
+def _sdpa_backward_flops(grad_out_shape, query_shape, key_shape, value_shape, *args,
+                         **kwargs) -> int:
+    from torch.utils.flop_counter import sdpa_backward_flop_count
+    return sdpa_backward_flop_count(grad_out_shape, query_shape, key_shape, value_shape)
+
+
+def flop_counter():
+    """``FlopCounterMode`` that also counts PyTorch's CPU flash attention
+    (its table has the CUDA kernels only, so attention would count 0 on CPU)."""
+    from torch.utils.flop_counter import FlopCounterMode
+    aten = torch.ops.aten
+    return FlopCounterMode(display=False, custom_mapping={
+        aten._scaled_dot_product_flash_attention_for_cpu: _sdpa_flops,
+        aten._scaled_dot_product_flash_attention_for_cpu_backward: _sdpa_backward_flops,
+    })
+
+
+# aten kernels behind F.scaled_dot_product_attention; the math path is
+# decomposed into matmul / softmax and leaves no kernel of its own
+SDPA_KERNELS = {
+    'aten::_scaled_dot_product_flash_attention': 'flash',
+    'aten::_scaled_dot_product_flash_attention_for_cpu': 'flash (CPU)',
+    'aten::_scaled_dot_product_efficient_attention': 'memory-efficient',
+    'aten::_scaled_dot_product_cudnn_attention': 'cudnn',
+    'aten::_scaled_dot_product_fused_attention_overrideable': 'fused (other device)',
+}
+
+
+def summarise_sdpa(num_calls: int, kernels: Iterable[str]) -> Dict[str, int]:
+    """Forward SDPA calls per backend.
+
+    Args:
+        num_calls: calls of ``F.scaled_dot_product_attention`` seen.
+        kernels: names of the aten ops that ran (``SDPA_KERNELS`` keys count,
+            backward kernels and other ops are ignored).
+
+    Returns:
+        backend name -> number of calls; calls without a fused kernel are 'math'.
+    """
+    counts: Dict[str, int] = {}
+    for name in kernels:
+        backend = SDPA_KERNELS.get(name)
+        if backend is not None:
+            counts[backend] = counts.get(backend, 0) + 1
+    fused = sum(counts.values())
+    if num_calls > fused:
+        counts['math'] = num_calls - fused
+    return counts
+
+
+def format_sdpa(counts: Dict[str, int]) -> str:
+    return ', '.join(f'{k} x{v}' for k, v in sorted(counts.items())) or 'no SDPA call'
+
+
+class SdpaRecorder:
+    """Records which SDPA backend each ``F.scaled_dot_product_attention`` call
+    ran (a torch-function mode counts the calls, a dispatch mode sees the
+    kernel after autocast and backend selection).
+
+    Use as ``with SdpaRecorder() as rec: ...`` then ``rec.counts()``.
+    """
+
+    def __init__(self) -> None:
+        from torch.overrides import TorchFunctionMode
+        from torch.utils._python_dispatch import TorchDispatchMode
+        rec = self
+        self.calls = 0
+        self.kernels: List[str] = []
+
+        class _Calls(TorchFunctionMode):
+            def __torch_function__(self, func, types, args=(), kwargs=None):
+                if func is torch.nn.functional.scaled_dot_product_attention:
+                    rec.calls += 1
+                return func(*args, **(kwargs or {}))
+
+        class _Kernels(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                name = func._schema.name
+                if 'attention' in name:
+                    rec.kernels.append(name)
+                return func(*args, **(kwargs or {}))
+
+        self._modes = (_Calls(), _Kernels())
+
+    def __enter__(self) -> 'SdpaRecorder':
+        for m in self._modes:
+            m.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for m in reversed(self._modes):
+            m.__exit__(*exc)
+
+    def counts(self) -> Dict[str, int]:
+        return summarise_sdpa(self.calls, self.kernels)
+
+
+def bf16_peak_flops(device_name: str) -> Optional[float]:
+    """Dense bf16 peak (FLOP/s) of a device by its name, or None if unknown."""
+    for key, peak in BF16_PEAK_FLOPS:
+        if key.lower() in device_name.lower():
+            return peak
+    return None
+
+
+def achieved_flops(flops_per_step: float, seconds_per_step: float) -> float:
+    """FLOP/s of a step of ``flops_per_step`` taking ``seconds_per_step``."""
+    if seconds_per_step <= 0:
+        raise ValueError(f'step time must be positive, got {seconds_per_step}')
+    return flops_per_step / seconds_per_step
+
+
+def model_flops_utilisation(flops_per_step: float, seconds_per_step: float,
+                            peak_flops: float) -> float:
+    """MFU: achieved FLOP/s over the device's peak (0..1)."""
+    if peak_flops <= 0:
+        raise ValueError(f'peak must be positive, got {peak_flops}')
+    return achieved_flops(flops_per_step, seconds_per_step) / peak_flops
+
+
 # ---------------------------------------------------------------- model
 def video_only_model_cfg(model_cfg: dict) -> dict:
     cfg = copy.deepcopy(model_cfg)
@@ -139,18 +302,32 @@ def _find_transform(pipeline: List[dict], names) -> Optional[dict]:
     return None
 
 
-def synthetic_batch(model, pipeline: List[dict], batch_size: int) -> dict:
-    """A packed batch of the config's shape, when no data file is readable."""
+def synthetic_batch(model, pipeline: List[dict], batch_size: int,
+                    mask_ratio: Optional[float] = None,
+                    audio_rows: Optional[int] = None) -> dict:
+    """A packed batch of the config's shape, when no data file is readable.
+
+    Args:
+        model: the built model (its backbone gives the video geometry).
+        pipeline: the config's training pipeline (mask ratio, audio rows / bins).
+        batch_size: clips.
+        mask_ratio: overrides the pipeline's tube mask ratio.
+        audio_rows: overrides the audio feature's ``num_rows``.
+
+    Returns:
+        ``dict(inputs=dict(imgs=[(1, C, T, H, W) uint8], mask=[(T', H', W') bool],
+        audio=[(1, L, F)], audio_valid=[True]), data_samples=[...])``.
+    """
     backbone = model.backbone
     t_grid, h_grid, w_grid = backbone.grid_size
     c = backbone.in_channels
     t = t_grid * backbone.tubelet_size
     h, w = h_grid * backbone.patch_size, w_grid * backbone.patch_size
     mask_cfg = _find_transform(pipeline, ('TubeMaskGenerator', )) or {}
-    ratio = float(mask_cfg.get('mask_ratio', 0.9))
+    ratio = float(mask_ratio if mask_ratio is not None else mask_cfg.get('mask_ratio', 0.9))
     num_masked = int(ratio * h_grid * w_grid)
     feat = _find_transform(pipeline, ('AudioMFCC', 'AudioFbank')) or {}
-    rows = int(feat.get('num_rows') or 100)
+    rows = int(audio_rows or feat.get('num_rows') or 100)
     dim = int(feat.get('n_mfcc', feat.get('num_mel_bins', 13 if feat.get('type') != 'AudioFbank'
                                           else 128)))
     gen = torch.Generator().manual_seed(0)
@@ -186,6 +363,8 @@ def _build_optim_wrapper(model, cfg, device: str, amp: str = 'config'):
 
 
 class ModelVariant:
+    """One model with its optimizer wrapper and a fixed batch; collects step
+    times, peak memory, FLOPs per step and the SDPA backends it ran."""
 
     def __init__(self, name: str, model_cfg: dict, cfg, device: str, batch: dict,
                  amp: str = 'config') -> None:
@@ -197,15 +376,40 @@ class ModelVariant:
         self.optim_wrapper = _build_optim_wrapper(self.model, cfg, device, amp)
         self.batch = batch
         self.times: List[float] = []
+        self.cpu_times: List[float] = []  # process CPU time: robust to other jobs' load
         self.peaks: List[int] = []
         self.loss = float('nan')
+        self.flops = float('nan')
+        self.sdpa: Dict[str, int] = {}
+
+    @property
+    def dtype(self) -> str:
+        """Compute dtype of the step ('bfloat16' / 'float16' under AMP, else 'float32')."""
+        dtype = getattr(self.optim_wrapper, 'cast_dtype', None)
+        if dtype is None and type(self.optim_wrapper).__name__ == 'AmpOptimWrapper':
+            dtype = torch.float16
+        return str(dtype).replace('torch.', '') if dtype is not None else 'float32'
 
     def steps(self, n: int) -> None:
+        log_vars = None
         for _ in range(n):
             log_vars = self.model.train_step(copy.copy(self.batch), self.optim_wrapper)
         if self.device == 'cuda':
             torch.cuda.synchronize()
-        self.loss = float(log_vars['loss'].detach()) if torch.is_tensor(log_vars['loss']) else float(log_vars['loss'])
+        if log_vars is not None:
+            self.loss = float(torch.as_tensor(log_vars['loss']).detach())
+
+    def counted_step(self) -> None:
+        """One (unmeasured) step under the FLOP counter and the SDPA recorder."""
+        with flop_counter() as counter, SdpaRecorder() as rec:
+            self.steps(1)
+        self.flops = float(counter.get_total_flops())
+        self.sdpa = rec.counts()
+
+    def warmup(self, n: int) -> None:
+        """``n`` unmeasured steps (at least one: the counted one)."""
+        self.counted_step()
+        self.steps(max(n - 1, 0))
 
     def measure(self, n: int) -> None:
         if self.device == 'cuda':
@@ -217,10 +421,19 @@ class ModelVariant:
             self.peaks.append(torch.cuda.max_memory_allocated())
         else:
             with _RssPeak() as rss:
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.process_time()
                 self.steps(n)
                 self.times.append(time.perf_counter() - start)
+                self.cpu_times.append(time.process_time() - cpu_start)
             self.peaks.append(rss.growth)
+
+    def step_time(self, iters: int) -> float:
+        """Median wall seconds per step over the measured rounds."""
+        return statistics.median(self.times) / iters
+
+    def cpu_step_time(self, iters: int) -> float:
+        """Median process CPU seconds per step (CPU runs; NaN on CUDA)."""
+        return statistics.median(self.cpu_times) / iters if self.cpu_times else float('nan')
 
 
 def _real_batch(cfg, model, batch_size: int) -> Optional[dict]:
@@ -251,15 +464,110 @@ def benchmark_model(cfg, args, device: str, batch_size: int) -> Dict[str, float]
                 ModelVariant('model video-only (NoFusion)', vo_cfg, cfg, device, batch,
                              args.amp)]
     for v in variants:
-        v.steps(args.warmup)
+        v.warmup(args.warmup)
     for _ in range(args.repeats):
         for v in variants:
             v.measure(args.iters)
     out = {}
     for v in variants:
-        out[v.name] = dict(clips_per_s=batch_size * args.iters / statistics.median(v.times),
-                           peak_mib=max(v.peaks) / 2 ** 20, loss=v.loss)
+        step = v.step_time(args.iters)
+        out[v.name] = dict(clips_per_s=batch_size / step, step_s=step,
+                           peak_mib=max(v.peaks) / 2 ** 20, loss=v.loss, flops=v.flops,
+                           sdpa=v.sdpa, dtype=v.dtype)
     return out
+
+
+# ---------------------------------------------------------------- grid
+def grid_model_cfg(model_cfg: dict, frames: int) -> dict:
+    """The model at ``frames`` input frames; the audio tokens scale with the
+    frames (the configs use one token per sampled frame)."""
+    cfg = copy.deepcopy(model_cfg)
+    old = int(cfg['backbone'].get('num_frames', 16))
+    cfg['backbone']['num_frames'] = frames
+    audio = cfg.get('audio_backbone')
+    if isinstance(audio, dict) and audio.get('num_tokens'):
+        audio['num_tokens'] = max(1, round(audio['num_tokens'] * frames / old))
+    return cfg
+
+
+def _grid_audio_rows(pipeline: List[dict], frames: int, old_frames: int) -> int:
+    feat = _find_transform(pipeline, ('AudioMFCC', 'AudioFbank')) or {}
+    return max(1, round(int(feat.get('num_rows') or 100) * frames / old_frames))
+
+
+def benchmark_grid(cfg, args, device: str) -> List[dict]:
+    """AV / video-only step time over mask x frames x batch.
+
+    For each frame count the two models are built once (seed 0); each cell
+    (mask, batch) warms both up (the first step counted for FLOPs), then runs
+    ``--repeats`` interleaved rounds of ``--iters`` steps (AV, video-only, AV,
+    ...). Inputs are synthetic at the config's shape.
+
+    Returns:
+        one dict per cell: frames, mask, batch, av_s, vo_s (median s/step),
+        ratio (av_s / vo_s), av_flops, vo_flops (per step), av_sdpa, vo_sdpa.
+    """
+    pipeline = cfg.train_dataloader.dataset.get('pipeline', [])
+    old_frames = int(cfg.model['backbone'].get('num_frames', 16))
+    rows = []
+    for frames in args.grid_frames:
+        torch.manual_seed(0)
+        av_cfg = grid_model_cfg(cfg.model, frames)
+        vo_cfg = video_only_model_cfg(av_cfg)
+        audio_rows = _grid_audio_rows(pipeline, frames, old_frames)
+        variants = [ModelVariant('AV', av_cfg, cfg, device, None, args.amp),
+                    ModelVariant('video-only', vo_cfg, cfg, device, None, args.amp)]
+        for mask in args.grid_masks:
+            for batch_size in args.grid_batches:
+                batch = synthetic_batch(variants[0].model, pipeline, batch_size, mask,
+                                        audio_rows)
+                for v in variants:
+                    v.batch, v.times, v.cpu_times, v.peaks = batch, [], [], []
+                    v.warmup(args.warmup)
+                for _ in range(args.repeats):
+                    for v in variants:
+                        v.measure(args.iters)
+                av, vo = variants
+                row = dict(frames=frames, mask=mask, batch=batch_size,
+                           av_s=av.step_time(args.iters), vo_s=vo.step_time(args.iters),
+                           av_cpu=av.cpu_step_time(args.iters),
+                           vo_cpu=vo.cpu_step_time(args.iters), av_flops=av.flops, vo_flops=vo.flops, av_sdpa=av.sdpa,
+                           vo_sdpa=vo.sdpa)
+                row['ratio'] = row['av_s'] / row['vo_s']
+                row['cpu_ratio'] = row['av_cpu'] / row['vo_cpu']
+                rows.append(row)
+                print(f'[benchmark] grid frames={frames} mask={mask} batch={batch_size}: '
+                      f'AV {row["av_s"]:.4g} s, video-only {row["vo_s"]:.4g} s, '
+                      f'ratio {row["ratio"]:.3f} (CPU time {row["cpu_ratio"]:.3f})',
+                      flush=True)
+        del variants
+    return rows
+
+
+def format_grid(rows: List[dict]) -> str:
+    """The grid as one markdown table plus the verdict against GRID_TARGET
+    (on the CPU-time ratio where there is one: other jobs' load inflates wall
+    time, not this process's CPU time)."""
+    lines = ['| frames | mask | batch | AV s/step | video-only s/step | AV / video-only '
+             '| AV / video-only (CPU time) | AV GFLOP/step | video-only GFLOP/step '
+             '| AV TFLOP/s | video-only TFLOP/s |',
+             '|---|---|---|---|---|---|---|---|---|---|---|']
+    for r in rows:
+        lines.append(
+            f'| {r["frames"]} | {r["mask"]:g} | {r["batch"]} | {r["av_s"]:.4g} | '
+            f'{r["vo_s"]:.4g} | {r["ratio"]:.4f} | {r["cpu_ratio"]:.4f} | '
+            f'{r["av_flops"] / 1e9:.5g} | {r["vo_flops"] / 1e9:.5g} | '
+            f'{achieved_flops(r["av_flops"], r["av_s"]) / 1e12:.4g} | '
+            f'{achieved_flops(r["vo_flops"], r["vo_s"]) / 1e12:.4g} |')
+    key = 'cpu_ratio' if all(r['cpu_ratio'] == r['cpu_ratio'] for r in rows) else 'ratio'
+    worst = max(rows, key=lambda r: r[key])
+    verdict = 'met' if worst[key] <= GRID_TARGET else 'NOT met'
+    what = 'CPU time' if key == 'cpu_ratio' else 'wall time'
+    lines.append(f'\nworst AV / video-only step {what} {worst[key]:.3f} (frames '
+                 f'{worst["frames"]}, mask {worst["mask"]:g}, batch {worst["batch"]}); '
+                 f'worst wall-time ratio {max(r["ratio"] for r in rows):.3f}; '
+                 f'target <= {GRID_TARGET}: {verdict}')
+    return '\n'.join(lines)
 
 
 # ---------------------------------------------------------------- data
@@ -357,14 +665,32 @@ def main(argv=None) -> int:
           f'batch={batch_size} iters={args.iters} repeats={args.repeats} '
           f'amp={args.amp if device == "cuda" else "none (CPU)"} torch={torch.__version__}',
           flush=True)
+    if args.grid:
+        print(format_grid(benchmark_grid(cfg, args, device)), flush=True)
+        return 0
     rows: List[Tuple[str, float, str]] = []
     ratios: List[Tuple[str, float, float]] = []
     if not args.skip_model:
         res = benchmark_model(cfg, args, device, batch_size)
         mem_unit = 'MiB (CUDA peak allocated)' if device == 'cuda' else 'MiB (peak RSS growth)'
+        peak = (args.peak_tflops * 1e12 if args.peak_tflops else
+                bf16_peak_flops(machine) if device == 'cuda' else None)
         for name, r in res.items():
             rows.append((f'{name} throughput', r['clips_per_s'], 'clips/s'))
+            rows.append((f'{name} step time', r['step_s'], 's'))
             rows.append((f'{name} peak memory', r['peak_mib'], mem_unit))
+            rows.append((f'{name} FLOPs per step', r['flops'] / 1e9,
+                         'GFLOP (forward + backward, FlopCounterMode)'))
+            achieved = achieved_flops(r['flops'], r['step_s'])
+            rows.append((f'{name} achieved', achieved / 1e12, f'TFLOP/s ({r["dtype"]})'))
+            if peak:
+                rows.append((f'{name} MFU', 100.0 * achieved / peak,
+                             f'% of {peak / 1e12:g} TFLOP/s dense bf16 peak '
+                             f'(step in {r["dtype"]})'))
+            print(f'[benchmark] SDPA backends, {name}: {format_sdpa(r["sdpa"])}', flush=True)
+        if device == 'cuda' and not peak:
+            print(f'[benchmark] no bf16 peak known for {machine!r}: pass --peak-tflops '
+                  'for the MFU', flush=True)
         av, vo = list(res.values())
         ratios.append(('model AV / video-only throughput',
                        av['clips_per_s'] / vo['clips_per_s'], MODEL_TARGET))
