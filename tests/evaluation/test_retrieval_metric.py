@@ -87,6 +87,18 @@ def test_hand_computed_3x3_both_directions_with_a_tie():
     assert out['retrieval/v2a_R@2'] == pytest.approx(200 / 3)
 
 
+def test_directions_differ():
+    # audio_0 = e0 + e1 + e2 scores 1/sqrt(3) with every video: a2v rank 3 (ties);
+    # audio_1 = e1, audio_2 = e2: rank 1. v2a: video_j = e_j scores 1 with audio_j
+    # (j > 0) and 1/sqrt(3) > 0 with audio_0 for j = 0: rank 1 everywhere
+    audio = [[1, 1, 1], [0, 1, 0], [0, 0, 1]]
+    out = _evaluate(_samples(audio, np.eye(3)), directions=('a2v', 'v2a'))
+    assert out['retrieval/a2v_R@1'] == pytest.approx(200 / 3)
+    assert out['retrieval/a2v_mean_rank'] == pytest.approx(5 / 3)
+    assert out['retrieval/v2a_R@1'] == 100.0
+    assert out['retrieval/v2a_median_rank'] == 1.0
+
+
 def test_collapsed_embeddings_rank_last():
     # every video the same vector: all scores tie, pessimistic rank N for every query
     n = 6
