@@ -53,6 +53,15 @@ EXPECTED = {
     'avmask_ucf101_mask0.75.py': ('AVMaskEnhancer', 'ReconstructionMetric'),
     'avmask_ucf101_mask0.95.py': ('AVMaskEnhancer', 'ReconstructionMetric'),
     'avmask_ucf101_videomae.py': ('AVMaskEnhancer', 'ReconstructionMetric'),
+    'mavil_demo_finetune_audio.py': ('AVRecognizer', 'AccMetric'),
+    'mavil_demo_finetune_av.py': ('AVRecognizer', 'AccMetric'),
+    'mavil_demo_finetune_video.py': ('AVRecognizer', 'AccMetric'),
+    'mavil_stage1_audioset.py': ('MAViL', 'AVRetrievalMetric'),
+    'mavil_stage1_demo.py': ('MAViL', 'AVRetrievalMetric'),
+    'mavil_stage1_demo_mbt.py': ('MAViL', 'AVRetrievalMetric'),
+    'mavil_stage1_demo_nocontrast.py': ('MAViL', 'AVRetrievalMetric'),
+    'mavil_stage2_audioset.py': ('MAViL', 'AVRetrievalMetric'),
+    'mavil_stage2_demo.py': ('MAViL', 'AVRetrievalMetric'),
 }
 NAMES = sorted(EXPECTED)
 # one-change variants of another config (issue 10: at most 10 lines each)
