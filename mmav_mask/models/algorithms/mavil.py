@@ -297,6 +297,10 @@ class MAViL(BaseModel):
                 preds['audio'], self.audio_head.get_target(flat.audio, audio_mask))
         if data_samples is None:
             data_samples = [ActionDataSample() for _ in range(num)]
+        # a clip without audio is no retrieval query (AVRetrievalMetric reads this)
+        valid = flat.audio_valid.view(num, views).all(1)
+        for i, sample in enumerate(data_samples):
+            sample.audio_valid = bool(valid[i])
         for key, value in fields.items():
             value = value.reshape(num, views, *value.shape[1:]).mean(1)
             for i, sample in enumerate(data_samples):
