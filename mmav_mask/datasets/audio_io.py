@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import os.path as osp
-from typing import Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 
@@ -62,8 +62,13 @@ def _to_mono(frame) -> np.ndarray:
 
 
 def _decode_into(container, stream, abs_start: float, rate: int, n: int,
-                 seek: bool) -> Tuple[np.ndarray, float]:
+                 seek: bool, stats: Optional[Dict[str, int]] = None
+                 ) -> Tuple[np.ndarray, float]:
     """Decode ``n`` mono samples from ``abs_start`` (stream clock, seconds).
+
+    Args:
+        stats: when given, ``'packets'`` and ``'frames'`` are incremented by
+            the packets demuxed and audio frames decoded (the work done).
 
     Returns:
         (samples float32 (n,), time of the first decoded frame or +inf).
@@ -81,7 +86,12 @@ def _decode_into(container, stream, abs_start: float, rate: int, n: int,
     tol = int(_JITTER_S * rate)
     # float time base: Fraction arithmetic per frame is measurably slow
     stream_tb = float(stream.time_base) if stream.time_base else None
+    if stats is not None:
+        stats.setdefault('packets', 0)
+        stats.setdefault('frames', 0)
     for packet in container.demux(stream):
+        if stats is not None:
+            stats['packets'] += 1
         try:
             frames = packet.decode()
         except av.error.FFmpegError:
@@ -90,6 +100,8 @@ def _decode_into(container, stream, abs_start: float, rate: int, n: int,
                 raise AudioUnavailable(f'more than {_MAX_DECODE_ERRORS} undecodable audio '
                                        'packets')
             continue
+        if stats is not None:
+            stats['frames'] += len(frames)
         for frame in frames:
             data = _to_mono(frame)
             tb = stream_tb or (float(frame.time_base) if frame.time_base else None)
@@ -110,7 +122,8 @@ def _decode_into(container, stream, abs_start: float, rate: int, n: int,
     return buf, first_t
 
 
-def read_track_span(path: str, start: float, end: float) -> Tuple[np.ndarray, int]:
+def read_track_span(path: str, start: float, end: float,
+                    stats: Optional[Dict[str, int]] = None) -> Tuple[np.ndarray, int]:
     """Mono samples of the video's own audio track over ``[start, end)``.
 
     Times are relative to the start of the video stream (decord's clock), so
@@ -122,6 +135,9 @@ def read_track_span(path: str, start: float, end: float) -> Tuple[np.ndarray, in
         path: video file.
         start: span start in seconds (>= 0).
         end: span end in seconds.
+        stats: optional dict whose ``'packets'`` / ``'frames'`` counts get the
+            packets demuxed and frames decoded (the cost does not grow with
+            the file's length: only the span is decoded).
 
     Returns:
         (float32 (n,) mono samples at the track's own rate, that rate).
@@ -152,11 +168,12 @@ def read_track_span(path: str, start: float, end: float) -> Tuple[np.ndarray, in
         n = max(0, int(math.ceil((end - start) * rate)))
         try:
             seek = abs_start - _SEEK_MARGIN_S > 0.5
-            buf, first_t = _decode_into(container, stream, abs_start, rate, n, seek)
+            buf, first_t = _decode_into(container, stream, abs_start, rate, n, seek, stats)
             if seek and first_t > abs_start:
                 # imprecise index (e.g. some AVI): the seek overshot, decode from the top
                 container.seek(0)
-                buf, first_t = _decode_into(container, stream, abs_start, rate, n, False)
+                buf, first_t = _decode_into(container, stream, abs_start, rate, n, False,
+                                            stats)
         except av.error.FFmpegError as e:
             raise AudioUnavailable(f'audio decoding failed: {e}') from e
         if first_t == math.inf and n > 0 and not buf.any():
