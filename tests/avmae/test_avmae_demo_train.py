@@ -1,5 +1,9 @@
-"""An AVMAE demo config trains for 2 iterations through tools/train.py and is
-evaluated through tools/test.py on freshly generated demo data."""
+"""Every AVMAE demo config trains for 2 iterations through tools/train.py and is
+evaluated through tools/test.py on freshly generated demo data: each pretraining
+variant, then each fine-tuning config (late fusion, video, audio, MBT) from a
+pretrained checkpoint (converted by tools/convert/avmae_to_recognizer.py, or the
+AVMAE checkpoint itself for MBT)."""
+import glob
 import json
 import os
 import os.path as osp
@@ -11,6 +15,12 @@ import pytest
 pytestmark = pytest.mark.slow
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+PRETRAIN = sorted(osp.basename(p)[:-3] for p in glob.glob(osp.join(REPO, 'configs',
+                                                                     'avmae_demo_*.py'))
+                  if 'finetune' not in p)
+FINETUNE = sorted(osp.basename(p)[:-3] for p in glob.glob(osp.join(REPO, 'configs',
+                                                                     'avmae_demo_finetune_*.py')))
+VIDEO_METRICS, AUDIO_METRICS = ('rec/masked_mse', 'rec/psnr'), ('rec/audio_masked_mse', )
 
 
 def _run(cmd, timeout=300):
@@ -29,7 +39,25 @@ def data_root(tmp_path_factory):
     return root
 
 
-def _options(data):
+@pytest.fixture(scope='module')
+def trained(data_root, tmp_path_factory):
+    """name -> (work dir, checkpoint) of a 2-iteration run, each config run once."""
+    done = {}
+
+    def train(name, *extra):
+        if name not in done:
+            work = tmp_path_factory.mktemp(name)
+            _run([sys.executable, 'tools/train.py', osp.join(REPO, 'configs', f'{name}.py'),
+                  '--work-dir', str(work)] + _options(data_root, *extra))
+            with open(work / 'last_checkpoint') as f:
+                ckpt = f.read().strip()
+            assert ckpt.endswith('epoch_1.pth') and osp.isfile(ckpt)
+            done[name] = work, ckpt
+        return done[name]
+    return train
+
+
+def _options(data, *extra):
     opts = []
     for split in ('train', 'val', 'test'):
         ann = 'train' if split == 'train' else 'val'
@@ -40,33 +68,71 @@ def _options(data):
     # 8 training clips at batch 4: 2 iterations
     return ['--cfg-options', *opts, 'train_dataloader.dataset.indices=8',
             'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
-            'default_hooks.checkpoint.interval=1']
+            'default_hooks.checkpoint.interval=1', *extra]
 
 
-@pytest.mark.parametrize('name,losses,metrics', [
-    ('avmae_demo_mid_early', ('loss_video', 'loss_audio'),
-     ('rec/masked_mse', 'rec/psnr', 'rec/audio_masked_mse')),
-    # ('avmae_demo_inpaint_audio', ('loss_audio', ), ('rec/audio_masked_mse', )) passes
-    # too; left out to keep the suite short (the README's demo table runs every config)
-])
-def test_train_two_iterations_then_test(data_root, tmp_path, name, losses, metrics):
-    config = osp.join(REPO, 'configs', f'{name}.py')
-    work = tmp_path / 'train'
-    _run([sys.executable, 'tools/train.py', config, '--work-dir', str(work)]
-         + _options(data_root))
-    with open(work / 'last_checkpoint') as f:
-        ckpt = f.read().strip()
-    assert ckpt.endswith('epoch_1.pth') and osp.isfile(ckpt)
+def _last_train_scalars(work):
     run = [d for d in os.listdir(work) if osp.isdir(work / d / 'vis_data')][0]
     with open(work / run / 'vis_data' / 'scalars.json') as f:
         scalars = [json.loads(line) for line in f if line.strip()]
     train = [s for s in scalars if 'loss' in s]
     assert train and train[-1]['iter'] == 2
-    for key in losses:
-        assert 0 < train[-1][key] < 100, (key, train[-1])
-    assert not ({'loss_video', 'loss_audio'} - set(losses)) & set(train[-1])
+    return train[-1]
 
-    out = _run([sys.executable, 'tools/test.py', config, ckpt, '--work-dir',
-                str(tmp_path / 'test')] + _options(data_root))
+
+def _expected(name):
+    """The losses and test metrics a pretraining variant must report (its objective)."""
+    if name.endswith('inpaint_video'):
+        return ('loss_video', ), VIDEO_METRICS
+    if name.endswith('inpaint_audio'):
+        return ('loss_audio', ), AUDIO_METRICS
+    return ('loss_video', 'loss_audio'), VIDEO_METRICS + AUDIO_METRICS
+
+
+def test_every_variant_has_a_config():
+    assert len(PRETRAIN) == 9 and len(FINETUNE) == 4, (PRETRAIN, FINETUNE)
+
+
+@pytest.mark.parametrize('name', PRETRAIN)
+def test_pretraining_trains_two_iterations_then_tests(data_root, trained, tmp_path, name):
+    losses, metrics = _expected(name)
+    work, ckpt = trained(name)
+    last = _last_train_scalars(work)
+    for key in losses:
+        assert 0 < last[key] < 100, (key, last)
+    assert not ({'loss_video', 'loss_audio'} - set(losses)) & set(last)
+    out = _run([sys.executable, 'tools/test.py', osp.join(REPO, 'configs', f'{name}.py'), ckpt,
+                '--work-dir', str(tmp_path / 'test')] + _options(data_root))
     for key in metrics:
         assert key in out, key
+
+
+@pytest.mark.parametrize('name', FINETUNE)
+def test_finetuning_from_pretrained_encoders(data_root, trained, tmp_path, name):
+    _, pre = trained('avmae_demo_mid_shared')
+    if name.endswith('mbt'):  # the AVMAE checkpoint itself (untied on load)
+        weights = pre
+    else:
+        weights = str(tmp_path / 'encoders.pth')
+        _run([sys.executable, 'tools/convert/avmae_to_recognizer.py', pre, weights])
+    config = osp.join(REPO, 'configs', f'{name}.py')
+    work = tmp_path / 'train'
+    out = _run([sys.executable, 'tools/train.py', config, '--work-dir', str(work)]
+               + _options(data_root, f'model.pretrained={weights}'))
+    # every encoder weight found in the file; a one-modality model leaves exactly the
+    # other encoder's weights unused
+    report = next(line for line in out.splitlines() if 'AVRecognizer: loaded' in line)
+    assert 'missing (besides cls_head/audio_norm): none;' in report, report
+    unexpected = report.split('unexpected: ')[1].split('; shape mismatch')[0]
+    other = {'video': "'audio_backbone.", 'audio': "'backbone."}.get(name.split('_')[-1])
+    if other is None:
+        assert unexpected == 'none', report
+    else:
+        keys = unexpected.strip('[]').split(', ')
+        assert keys and all(k.startswith(other) for k in keys), report
+    last = _last_train_scalars(work)
+    assert 0 < last['loss_cls'] < 100, last
+    ckpt = str(work / 'epoch_1.pth')
+    out = _run([sys.executable, 'tools/test.py', config, ckpt, '--work-dir',
+                str(tmp_path / 'test')] + _options(data_root))
+    assert 'acc/top1' in out and 'acc/top5' in out
