@@ -10,9 +10,10 @@ in :class:`AudioUnavailable`, never in a hang.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os.path as osp
-from typing import Dict, Optional, Tuple
+from typing import Dict, Iterator, Optional, Tuple
 
 import numpy as np
 
@@ -42,12 +43,60 @@ def unsignalled_delay(container, stream) -> float:
     return samples / float(rate) if samples and rate else 0.0
 
 
+@contextlib.contextmanager
+def single_threaded_torch() -> Iterator[None]:
+    """Runs the torch ops of the block on one intra-op thread.
+
+    One clip's audio (a 2.56 s window: 41k samples, 257 MFCC frames) is too
+    small for intra-op parallelism to pay; on a loaded machine the extra
+    OpenMP threads wait for CPU time instead. On the 12 real clips with 2
+    torch threads on 2 shared cores, ``LoadAlignedAudio`` took 36 ms and
+    ``AudioMFCC`` 49 ms per clip, against 7 and 1.9 ms on one thread. DataLoader
+    workers already run on one thread, so this also makes the main process
+    (``num_workers=0``) compute the same features as a worker.
+    """
+    import torch
+    threads = torch.get_num_threads()
+    if threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 class AudioUnavailable(Exception):
     """The clip has no usable audio (no track, missing or unreadable file)."""
 
 
 def _to_mono(frame) -> np.ndarray:
     """PyAV AudioFrame -> float32 (samples,) mono downmix in [-1, 1]."""
+    if frame.format.name == 'fltp':
+        return _planar_float_to_mono(frame)
+    return _to_mono_generic(frame)
+
+
+def _planar_float_to_mono(frame) -> np.ndarray:
+    """``fltp`` frames (what FFmpeg's AAC, MP3 and Opus decoders output), read
+    from the planes without ``to_ndarray``'s copy and stack; the same numbers
+    as :func:`_to_mono_generic` (float64 sum over channels, then / channels)."""
+    n = frame.samples
+    planes = frame.planes
+    channels = frame.layout.nb_channels or 1
+    first = np.frombuffer(planes[0], np.float32, n)
+    if channels == 1:
+        return first
+    acc = first.astype(np.float64)
+    for plane in planes[1:channels]:
+        acc += np.frombuffer(plane, np.float32, n)
+    acc /= channels
+    return acc.astype(np.float32)
+
+
+def _to_mono_generic(frame) -> np.ndarray:
+    """Any PyAV AudioFrame -> float32 (samples,) mono downmix in [-1, 1]."""
     arr = frame.to_ndarray()
     channels = frame.layout.nb_channels or 1
     if not frame.format.is_planar:

@@ -98,3 +98,32 @@ def test_decode_cost_independent_of_length(tmp_path, fmt, codec, rate, video):
     assert costs['long']['frames'] <= costs['short']['frames'] + 4, costs
     # and nowhere near decoding the first 300 s
     assert costs['long']['packets'] * 50 < long_packets, (costs, long_packets)
+
+
+@pytest.mark.parametrize('channels', [1, 2, 3])
+def test_planar_float_downmix_matches_generic(tmp_path, channels):
+    """The plane-reading fast path for ``fltp`` frames gives bit for bit the
+    generic ``to_ndarray`` downmix (float64 channel sum / channels)."""
+    from mmav_mask.datasets import audio_io
+    path = tmp_path / 'multi.mp4'
+    out = av.open(str(path), 'w', format='mp4')
+    layout = {1: 'mono', 2: 'stereo', 3: '2.1'}[channels]
+    stream = out.add_stream('aac', rate=16000)
+    stream.layout = layout
+    rng = np.random.default_rng(0)
+    x = (rng.uniform(-0.5, 0.5, (channels, 16000)) * 32767).astype(np.int16)
+    frame = av.AudioFrame.from_ndarray(x.T.reshape(1, -1).copy(), format='s16', layout=layout)
+    frame.sample_rate, frame.pts = 16000, 0
+    for p in list(stream.encode(frame)) + list(stream.encode(None)):
+        out.mux(p)
+    out.close()
+    frames = 0
+    with av.open(str(path)) as container:
+        for decoded in container.decode(audio=0):
+            assert decoded.format.name == 'fltp' and decoded.layout.nb_channels == channels
+            fast = audio_io._planar_float_to_mono(decoded)
+            generic = audio_io._to_mono_generic(decoded)
+            assert fast.dtype == np.float32 and fast.shape == (decoded.samples, )
+            np.testing.assert_array_equal(fast, generic)
+            frames += 1
+    assert frames > 10

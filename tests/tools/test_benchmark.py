@@ -98,7 +98,7 @@ def test_benchmark_table(tiny_config, capsys):
 
 
 def test_video_only_variants():
-    pipeline = [dict(type='DecordInit'), dict(type='SampleFrames', clip_len=4),
+    pipeline = [dict(type='SafeDecordInit'), dict(type='SampleFrames', clip_len=4),
                 dict(type='DecordDecode'), dict(type='LoadAlignedAudio'),
                 dict(type='AudioMFCC'), dict(type='Resize', scale=(-1, 256)),
                 dict(type='CenterCrop', crop_size=224),
@@ -108,8 +108,8 @@ def test_video_only_variants():
     from mmengine.registry import init_default_scope
     init_default_scope('mmaction')
     assert [t['type'] for t in benchmark.video_only_pipeline(pipeline)] == [
-        'DecordInit', 'SampleFrames', 'DecordDecode', 'Resize', 'CenterCrop', 'FormatShape',
-        'PackActionInputs']
+        'SafeDecordInit', 'SampleFrames', 'DecordDecode', 'Resize', 'CenterCrop',
+        'FormatShape', 'PackActionInputs']
     model = dict(type='AVMaskEnhancer', audio_backbone=dict(type='TalkNetAudioEncoder'),
                  fusion=dict(type='CrossAttentionFusion'))
     vo = benchmark.video_only_model_cfg(model)

@@ -1,7 +1,9 @@
 """Training-step and data-pipeline throughput: audio-visual vs video-only.
 
     python tools/analysis/benchmark.py CONFIG [--batch-size B] [--iters N]
-        [--device cpu|cuda] [--repeats R] [--data-samples K] [--cfg-options k=v ...]
+        [--device cpu|cuda] [--repeats R] [--data-samples K] [--data-workers W]
+        [--grid [--grid-masks ...] [--grid-frames ...] [--grid-batches ...]]
+        [--peak-tflops P] [--cfg-options k=v ...]
 
 In ONE process it measures
 
@@ -12,7 +14,8 @@ In ONE process it measures
 * data: clips/s of the config's training pipeline against MMAction2's
   video-only pipeline (the config's MMAction2 transforms: DecordInit,
   SampleFrames, DecordDecode and the same resize/crop/flip/format, packed with
-  PackActionInputs) on the same files, in the main process (one worker).
+  PackActionInputs) on the same files, in the main process (``--data-workers
+  0``) or through a DataLoader with W worker processes.
 
 Variants are interleaved (AV, video-only, AV, video-only, ...) over
 ``--repeats`` rounds after a warm-up, and the median round is reported, so
@@ -84,6 +87,9 @@ def parse_args(argv=None):
     parser.add_argument('--device', choices=['cpu', 'cuda'], default=None)
     parser.add_argument('--data-samples', type=int, default=8,
                         help='files per data round (the first K of the training list)')
+    parser.add_argument('--data-workers', type=int, default=0,
+                        help='DataLoader worker processes for the data benchmark '
+                             '(0: the main process)')
     parser.add_argument('--skip-model', action='store_true')
     parser.add_argument('--skip-data', action='store_true')
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
@@ -576,9 +582,10 @@ _MMACTION_PACKERS = {'PackAVInputs': dict(type='PackActionInputs')}
 
 def video_only_pipeline(pipeline: List[dict]) -> List[dict]:
     """MMAction2's video-only version of a pipeline: its MMAction2 / MMCV
-    transforms in order (decode, sample, resize, crop, flip, format), the
-    audio-visual packer replaced by ``PackActionInputs``; the plugin's audio
-    and mask transforms dropped."""
+    transforms in order (decode, sample, resize, crop, flip, format) and the
+    plugin's subclasses of them (``SafeDecordInit``), the audio-visual packer
+    replaced by ``PackActionInputs``; the plugin's audio and mask transforms
+    dropped."""
     from mmaction.registry import TRANSFORMS
     out = []
     for t in pipeline:
@@ -589,11 +596,50 @@ def video_only_pipeline(pipeline: List[dict]) -> List[dict]:
         cls = TRANSFORMS.get(name)
         if cls is None:
             raise KeyError(f'unknown transform {name}')
-        if not cls.__module__.startswith('mmav_mask'):
+        # the plugin's own subclasses of MMAction2 transforms (SafeDecordInit)
+        # stay: the two pipelines then differ by the audio and mask work only
+        if not cls.__module__.startswith('mmav_mask') or any(
+                base.__module__.startswith('mmaction') for base in cls.__mro__[1:]):
             out.append(copy.deepcopy(t))
     if not any(t['type'] == 'PackActionInputs' for t in out):
         out.append(dict(type='PackActionInputs'))
     return out
+
+
+def _seed_all(seed: int) -> None:
+    import random
+
+    import numpy as np
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _first(batch):
+    return batch[0]
+
+
+class _DataRounds:
+    """Reads ``indices`` of a dataset once per :meth:`run`, in this process
+    (``workers=0``) or through a persistent ``DataLoader`` with ``workers``
+    processes (PyTorch runs each worker's torch ops on one thread)."""
+
+    def __init__(self, dataset, indices: List[int], workers: int) -> None:
+        self.dataset, self.indices = dataset, indices
+        self.loader = None
+        if workers > 0:
+            from torch.utils.data import DataLoader, Subset
+            self.loader = DataLoader(Subset(dataset, indices), batch_size=1,
+                                     num_workers=workers, collate_fn=_first,
+                                     persistent_workers=True, shuffle=False)
+
+    def run(self) -> None:
+        if self.loader is None:
+            for i in self.indices:
+                self.dataset[i]
+        else:
+            for _ in self.loader:
+                pass
 
 
 def benchmark_data(cfg, args) -> Dict[str, dict]:
@@ -618,16 +664,40 @@ def benchmark_data(cfg, args) -> Dict[str, dict]:
     first, second = files.values()
     assert first == second, 'both pipelines must read the same files'
     times = {name: [] for name in datasets}
-    for name, d in datasets.items():  # warm-up: file cache, lazy imports
-        d[indices[0]]
-    for _ in range(args.repeats):
-        for name, d in datasets.items():
-            start = time.perf_counter()
+    cpu = {name: [] for name in datasets}
+    if args.data_workers > 0:
+        runners = {name: _DataRounds(d, indices, args.data_workers)
+                   for name, d in datasets.items()}
+        for r in runners.values():  # warm-up: file cache, lazy imports, worker start
+            r.run()
+        for _ in range(args.repeats):
+            for name, r in runners.items():
+                start = time.perf_counter()
+                r.run()
+                times[name].append(time.perf_counter() - start)
+    else:
+        for d in datasets.values():  # warm-up: file cache, lazy imports
             for i in indices:
                 d[i]
-            times[name].append(time.perf_counter() - start)
-    print(f'[benchmark] data: {len(indices)} files per round, e.g. {first[0]}', flush=True)
-    return {name: dict(clips_per_s=len(indices) / statistics.median(t))
+        for _ in range(args.repeats):
+            wall = dict.fromkeys(datasets, 0.0)
+            proc = dict.fromkeys(datasets, 0.0)
+            for i in indices:  # interleaved per file: load changes hit both alike
+                for name, d in datasets.items():
+                    # same frames and crop in both pipelines: only the audio differs
+                    _seed_all(hash((len(times[name]), i)) % 2 ** 31)
+                    start, cpu_start = time.perf_counter(), time.process_time()
+                    d[i]
+                    proc[name] += time.process_time() - cpu_start
+                    wall[name] += time.perf_counter() - start
+            for name in datasets:
+                times[name].append(wall[name])
+                cpu[name].append(proc[name])
+    print(f'[benchmark] data: {len(indices)} files per round, {args.data_workers} workers, '
+          f'e.g. {first[0]}', flush=True)
+    return {name: dict(clips_per_s=len(indices) / statistics.median(t),
+                       cpu_s=statistics.median(cpu[name]) / len(indices) if cpu[name]
+                       else None)
             for name, t in times.items()}
 
 
@@ -700,7 +770,12 @@ def main(argv=None) -> int:
         res = benchmark_data(cfg, args)
         for name, r in res.items():
             rows.append((f'{name} throughput', r['clips_per_s'], 'clips/s'))
+            if r['cpu_s'] is not None:
+                rows.append((f'{name} CPU time', 1e3 * r['cpu_s'], 'ms/clip (this process)'))
         av, vo = list(res.values())
+        if av['cpu_s'] is not None:
+            rows.append(('data AV / video-only throughput by CPU time',
+                         vo['cpu_s'] / av['cpu_s'], 'ratio'))
         ratios.append(('data AV / video-only throughput',
                        av['clips_per_s'] / vo['clips_per_s'], DATA_TARGET))
     for name, value, target in ratios:

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from mmcv.transforms import BaseTransform
 
 from mmaction.registry import TRANSFORMS
+from ..audio_io import single_threaded_torch
 
 NORMS = (None, 'none', 'utterance', 'fixed')
 
@@ -148,7 +149,7 @@ class BaseAudioFeature(BaseTransform):
                                     row_rate)
             dim = self.feat_dim
             if valid:
-                with torch.no_grad():
+                with torch.no_grad(), single_threaded_torch():
                     full = self.compute(torch.from_numpy(audio))
                 feats = [full[c][:rows[c]].numpy() for c in range(num_clips)]
         if not valid:

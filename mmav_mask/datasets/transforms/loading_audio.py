@@ -11,7 +11,7 @@ from mmengine.logging import print_log
 
 from mmaction.registry import TRANSFORMS
 from ..audio_io import (AudioUnavailable, load_feature_file, read_sidecar_span,
-                        read_track_span, slice_feature_rows)
+                        read_track_span, single_threaded_torch, slice_feature_rows)
 from .audio_window import apply_window, check_window, pad_before
 
 AUDIO_SOURCES = ('track', 'sidecar', 'feature')
@@ -195,7 +195,7 @@ class LoadAlignedAudio(BaseTransform):
         samples, rate = self._read_span(source, path, span_start, span_end)
         wave = torch.from_numpy(samples)
         if rate != self.sample_rate and wave.numel() > 0:
-            with torch.no_grad():
+            with torch.no_grad(), single_threaded_torch():
                 wave = self._resampler(rate)(wave)
         wave = wave.numpy()
         lengths = np.round((windows[:, 1] - windows[:, 0]) * self.sample_rate).astype(int)
