@@ -10,7 +10,9 @@ encoder and decoders are dropped, as the paper fine-tunes the uni-modal
 encoders). OUT: ``{'state_dict': ..., 'meta': ...}`` with the video ViT
 under ``backbone.*`` and the spectrogram ViT under ``audio_backbone.*``; layers
 the pretraining encoder shared between the modalities are copied into both
-(untied). Use it as ``model.pretrained=OUT`` of configs/avmae_demo_finetune_*.py.
+(untied). Use it as ``model.pretrained=OUT`` of configs/avmae_demo_finetune_*.py or
+configs/avmae_vggsound_finetune_*.py; the MBT two-stream model (``TwoStreamViT``) maps
+``backbone.*`` / ``audio_backbone.*`` onto its video / audio streams.
 """
 from __future__ import annotations
 
