@@ -91,7 +91,7 @@ def test_benchmark_table(tiny_config, capsys):
     expected = rows[f'{av_model} throughput'][0] / rows[f'{vo_model} throughput'][0]
     assert model_ratio == pytest.approx(expected, rel=2e-3)
     data_ratio, unit = rows['data AV / video-only throughput']
-    assert 'target >= 0.8' in unit
+    assert 'target >= 0.9' in unit  # main process (--data-workers 0)
     assert data_ratio == pytest.approx(
         rows[f'{av_data} throughput'][0] / rows[f'{vo_data} throughput'][0], rel=2e-3)
     assert 'device=cpu' in out

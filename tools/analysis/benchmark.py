@@ -39,7 +39,8 @@ interleaved per cell in one process, and prints one table with the
 AV / video-only step-time ratio against :data:`GRID_TARGET`.
 
 Prints a table (one ``| name | value | unit |`` row per figure) and the ratios
-against the targets (model AV / video-only >= 0.85, data >= 0.80).
+against the targets (model AV / video-only >= 0.85, data >= 0.90 in the main
+process and >= 0.95 with DataLoader workers).
 """
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 import torch
 
 MODEL_TARGET = 0.85
-DATA_TARGET = 0.80
+DATA_TARGETS = (0.90, 0.95)  # data AV / video-only: in the main process, with workers
 GRID_TARGET = 1.15  # AV / video-only step time, every grid cell
 GRID_MASKS = (0.75, 0.9, 0.95)
 GRID_FRAMES = (8, 16)
@@ -776,8 +777,8 @@ def main(argv=None) -> int:
         if av['cpu_s'] is not None:
             rows.append(('data AV / video-only throughput by CPU time',
                          vo['cpu_s'] / av['cpu_s'], 'ratio'))
-        ratios.append(('data AV / video-only throughput',
-                       av['clips_per_s'] / vo['clips_per_s'], DATA_TARGET))
+        ratios.append(('data AV / video-only throughput', av['clips_per_s'] / vo['clips_per_s'],
+                       DATA_TARGETS[args.data_workers > 0]))
     for name, value, target in ratios:
         rows.append((name, value, f'ratio (target >= {target}: '
                                   f'{"met" if value >= target else "NOT met"})'))
