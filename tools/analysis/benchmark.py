@@ -538,8 +538,9 @@ def benchmark_grid(cfg, args, device: str) -> List[dict]:
                 row = dict(frames=frames, mask=mask, batch=batch_size,
                            av_s=av.step_time(args.iters), vo_s=vo.step_time(args.iters),
                            av_cpu=av.cpu_step_time(args.iters),
-                           vo_cpu=vo.cpu_step_time(args.iters), av_flops=av.flops, vo_flops=vo.flops, av_sdpa=av.sdpa,
-                           vo_sdpa=vo.sdpa)
+                           vo_cpu=vo.cpu_step_time(args.iters),
+                           av_flops=av.flops, vo_flops=vo.flops,
+                           av_sdpa=av.sdpa, vo_sdpa=vo.sdpa)
                 row['ratio'] = row['av_s'] / row['vo_s']
                 row['cpu_ratio'] = row['av_cpu'] / row['vo_cpu']
                 rows.append(row)
