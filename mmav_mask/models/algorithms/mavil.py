@@ -52,14 +52,14 @@ class MAViL(BaseModel):
     (:func:`~mmav_mask.models.algorithms.mavil_teacher.load_mavil_teacher`)
     in :meth:`init_weights`, as ``pretrained`` weights are in mmengine (the
     runner calls it before training and before resuming; a 'loss' forward
-    without it is an error, never a random teacher). It is a sub-module, so it moves and casts with the student (same device,
-    same precision: under AMP it runs in the same autocast region), but its
-    parameters have ``requires_grad=False`` (mmengine's optimizer
-    constructors skip them), it stays in eval mode, runs under
-    ``torch.no_grad()``, is skipped by ``init_weights`` and is left out of
-    the model's state dict, so runner checkpoints hold the student alone (a
-    stage-2 checkpoint has the stage-1 layout and can itself be a teacher or
-    be fine-tuned).
+    without it is an error, never a random teacher). It is a sub-module,
+    so it moves and casts with the student (same device, same precision:
+    under AMP it runs in the same autocast region), but its parameters have
+    ``requires_grad=False`` (mmengine's optimizer constructors skip them),
+    it stays in eval mode, runs under ``torch.no_grad()``, is skipped by the
+    student's init and is left out of the model's state dict, so runner
+    checkpoints hold the student alone (a stage-2 checkpoint has the
+    stage-1 layout and can itself be a teacher or be fine-tuned).
 
     Args:
         backbone: ``MAViLEncoder`` config.
