@@ -127,3 +127,22 @@ def test_planar_float_downmix_matches_generic(tmp_path, channels):
             np.testing.assert_array_equal(fast, generic)
             frames += 1
     assert frames > 10
+
+
+def test_audio_ops_single_threaded():
+    """The audio transforms' torch ops run on one thread and leave the
+    caller's thread count as it was, also after an error."""
+    import torch
+    from mmav_mask.datasets.audio_io import single_threaded_torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with single_threaded_torch():
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with pytest.raises(RuntimeError, match='boom'):
+            with single_threaded_torch():
+                raise RuntimeError('boom')
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
