@@ -9,7 +9,8 @@ _base_ = ['./_base_/models/mavil_vit_base.py', './_base_/datasets/audioset_mavil
           './_base_/default_runtime.py']
 
 max_epochs, warmup_epochs = 20, 4
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=5)
+# validation = retrieval over the whole eval list (~19k clips): once, at the end
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 optim_wrapper = dict(
