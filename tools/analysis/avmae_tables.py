@@ -67,7 +67,8 @@ def parse_args(argv=None):
     p.add_argument('--variants', nargs='+',
                    default=['none', 'separate_shared', 'shared_shared', 'early_shared',
                             'mid_shared', 'inpaint_both'])
-    p.add_argument('--modes', nargs='+', default=list(MODES), choices=MODES)
+    p.add_argument('--modes', nargs='*', default=list(MODES), choices=MODES,
+                   help='fine-tuning configs to run (none: pretraining figures only)')
     p.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     p.add_argument('--video-target', default='config', choices=('config', 'raw', 'norm'),
                    help="pretraining video target: the config's, raw [0, 1] pixels "
@@ -171,7 +172,7 @@ def visible_mean_baseline(cfg) -> float:
         for batch in loader:
             flat = flatten_views(model.data_preprocessor(batch, False)['inputs'])
             head = model.video_head
-            patches = head.patchify(head.unnormalize(flat.imgs))  # (B, N, P)
+            patches = head.patchify(head.unnormalize(flat.imgs)).flatten(2)  # (B, N, P)
             mask = flat.masks['mask'].flatten(1)                  # (B, N)
             vis = (~mask).unsqueeze(-1).float()
             mean = (patches * vis).sum(1, keepdim=True) / vis.sum(1, keepdim=True)
