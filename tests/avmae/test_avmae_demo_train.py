@@ -7,10 +7,10 @@ import glob
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
 
 import pytest
+from cli_utils import demo_list_options, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -23,32 +23,20 @@ FINETUNE = sorted(osp.basename(p)[:-3] for p in glob.glob(osp.join(REPO, 'config
 VIDEO_METRICS, AUDIO_METRICS = ('rec/masked_mse', 'rec/psnr'), ('rec/audio_masked_mse', )
 
 
-def _run(cmd, timeout=300):
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore')
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
-                          errors='replace', timeout=timeout)
-    assert proc.returncode == 0, f'{cmd} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}'
-    return proc.stdout + proc.stderr
+
+
 
 
 @pytest.fixture(scope='module')
-def data_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp('avmae_demo') / 'data'
-    _run([sys.executable, osp.join(REPO, 'tools', 'data', 'make_demo_dataset.py'),
-          '--out', str(root), '--num-classes', '2', '--clips-per-class', '6'])
-    return root
-
-
-@pytest.fixture(scope='module')
-def trained(data_root, tmp_path_factory):
+def trained(tiny_demo_data, tmp_path_factory):
     """name -> (work dir, checkpoint) of a 2-iteration run, each config run once."""
     done = {}
 
     def train(name, *extra):
         if name not in done:
             work = tmp_path_factory.mktemp(name)
-            _run([sys.executable, 'tools/train.py', osp.join(REPO, 'configs', f'{name}.py'),
-                  '--work-dir', str(work)] + _options(data_root, *extra))
+            run_cli([sys.executable, 'tools/train.py', osp.join(REPO, 'configs', f'{name}.py'),
+                  '--work-dir', str(work)] + _options(tiny_demo_data, *extra))
             with open(work / 'last_checkpoint') as f:
                 ckpt = f.read().strip()
             assert ckpt.endswith('epoch_1.pth') and osp.isfile(ckpt)
@@ -58,15 +46,8 @@ def trained(data_root, tmp_path_factory):
 
 
 def _options(data, *extra):
-    opts = []
-    for split in ('train', 'val', 'test'):
-        ann = 'train' if split == 'train' else 'val'
-        opts += [f'{split}_dataloader.dataset.ann_file={data}/ucf101_{ann}_split_1_videos.txt',
-                 f'{split}_dataloader.dataset.data_prefix.video={data}/videos',
-                 f'{split}_dataloader.num_workers=0',
-                 f'{split}_dataloader.persistent_workers=False']
     # 8 training clips at batch 4: 2 iterations
-    return ['--cfg-options', *opts, 'train_dataloader.dataset.indices=8',
+    return ['--cfg-options', *demo_list_options(data), 'train_dataloader.dataset.indices=8',
             'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
             'default_hooks.checkpoint.interval=1', *extra]
 
@@ -94,31 +75,31 @@ def test_every_variant_has_a_config():
 
 
 @pytest.mark.parametrize('name', PRETRAIN)
-def test_pretraining_trains_two_iterations_then_tests(data_root, trained, tmp_path, name):
+def test_pretraining_trains_two_iterations_then_tests(tiny_demo_data, trained, tmp_path, name):
     losses, metrics = _expected(name)
     work, ckpt = trained(name)
     last = _last_train_scalars(work)
     for key in losses:
         assert 0 < last[key] < 100, (key, last)
     assert not ({'loss_video', 'loss_audio'} - set(losses)) & set(last)
-    out = _run([sys.executable, 'tools/test.py', osp.join(REPO, 'configs', f'{name}.py'), ckpt,
-                '--work-dir', str(tmp_path / 'test')] + _options(data_root))
+    out = run_cli([sys.executable, 'tools/test.py', osp.join(REPO, 'configs', f'{name}.py'), ckpt,
+                '--work-dir', str(tmp_path / 'test')] + _options(tiny_demo_data))
     for key in metrics:
         assert key in out, key
 
 
 @pytest.mark.parametrize('name', FINETUNE)
-def test_finetuning_from_pretrained_encoders(data_root, trained, tmp_path, name):
+def test_finetuning_from_pretrained_encoders(tiny_demo_data, trained, tmp_path, name):
     _, pre = trained('avmae_demo_mid_shared')
     if name.endswith('mbt'):  # the AVMAE checkpoint itself (untied on load)
         weights = pre
     else:
         weights = str(tmp_path / 'encoders.pth')
-        _run([sys.executable, 'tools/convert/avmae_to_recognizer.py', pre, weights])
+        run_cli([sys.executable, 'tools/convert/avmae_to_recognizer.py', pre, weights])
     config = osp.join(REPO, 'configs', f'{name}.py')
     work = tmp_path / 'train'
-    out = _run([sys.executable, 'tools/train.py', config, '--work-dir', str(work)]
-               + _options(data_root, f'model.pretrained={weights}'))
+    out = run_cli([sys.executable, 'tools/train.py', config, '--work-dir', str(work)]
+               + _options(tiny_demo_data, f'model.pretrained={weights}'))
     # every encoder weight found in the file; a one-modality model leaves exactly the
     # other encoder's weights unused
     report = next(line for line in out.splitlines() if 'AVRecognizer: loaded' in line)
@@ -133,6 +114,6 @@ def test_finetuning_from_pretrained_encoders(data_root, trained, tmp_path, name)
     last = _last_train_scalars(work)
     assert 0 < last['loss_cls'] < 100, last
     ckpt = str(work / 'epoch_1.pth')
-    out = _run([sys.executable, 'tools/test.py', config, ckpt, '--work-dir',
-                str(tmp_path / 'test')] + _options(data_root))
+    out = run_cli([sys.executable, 'tools/test.py', config, ckpt, '--work-dir',
+                str(tmp_path / 'test')] + _options(tiny_demo_data))
     assert 'acc/top1' in out and 'acc/top5' in out

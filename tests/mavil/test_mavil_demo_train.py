@@ -4,48 +4,29 @@ stage-2 run reads the stage-1 checkpoint as its teacher and saves the student al
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
 
 import pytest
+from cli_utils import demo_list_options, run_cli
 
 pytestmark = pytest.mark.slow
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def _run(cmd, timeout=400):
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore')
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
-                          errors='replace', timeout=timeout)
-    assert proc.returncode == 0, f'{cmd} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}'
-    return proc.stdout + proc.stderr
 
 
-@pytest.fixture(scope='module')
-def data_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp('mavil_demo') / 'data'
-    _run([sys.executable, osp.join(REPO, 'tools', 'data', 'make_demo_dataset.py'),
-          '--out', str(root), '--num-classes', '2', '--clips-per-class', '6'])
-    return root
 
 
 def _options(data, *extra):
-    opts = []
-    for split in ('train', 'val', 'test'):
-        ann = 'train' if split == 'train' else 'val'
-        opts += [f'{split}_dataloader.dataset.ann_file={data}/ucf101_{ann}_split_1_videos.txt',
-                 f'{split}_dataloader.dataset.data_prefix.video={data}/videos',
-                 f'{split}_dataloader.num_workers=0',
-                 f'{split}_dataloader.persistent_workers=False']
     # 8 training clips at batch 4: 2 iterations
-    return ['--cfg-options', *opts, 'train_dataloader.batch_size=4',
+    return ['--cfg-options', *demo_list_options(data), 'train_dataloader.batch_size=4',
             'train_dataloader.dataset.indices=8', 'train_cfg.max_epochs=1',
             'train_cfg.val_interval=1', 'default_hooks.checkpoint.interval=1', *extra]
 
 
 def _train_and_test(config, work, data, losses, *extra):
-    _run([sys.executable, 'tools/train.py', config, '--work-dir', str(work / 'train')]
+    run_cli([sys.executable, 'tools/train.py', config, '--work-dir', str(work / 'train')]
          + _options(data, *extra))
     with open(work / 'train' / 'last_checkpoint') as f:
         ckpt = f.read().strip()
@@ -57,21 +38,21 @@ def _train_and_test(config, work, data, losses, *extra):
     assert train and train[-1]['iter'] == 2
     for key in losses:
         assert 0 < train[-1][key] < 100, (key, train[-1])
-    out = _run([sys.executable, 'tools/test.py', config, ckpt, '--work-dir',
+    out = run_cli([sys.executable, 'tools/test.py', config, ckpt, '--work-dir',
                 str(work / 'test')] + _options(data, *extra))
     for key in ('retrieval/a2v_R@1', 'retrieval/a2v_median_rank', 'retrieval/chance_R@1'):
         assert key in out, key
     return ckpt
 
 
-def test_stage1_then_stage2_train_and_test(data_root, tmp_path):
+def test_stage1_then_stage2_train_and_test(tiny_demo_data, tmp_path):
     from mmav_mask.models.checkpoint_layouts import detect_layout, unwrap_state_dict
     from mmav_mask.utils.checkpoint import safe_load
     losses = ('loss_video', 'loss_audio', 'loss_inter', 'loss_intra')
     stage1 = _train_and_test(osp.join(REPO, 'configs', 'mavil_stage1_demo.py'),
-                             tmp_path / 's1', data_root, losses)
+                             tmp_path / 's1', tiny_demo_data, losses)
     stage2 = _train_and_test(osp.join(REPO, 'configs', 'mavil_stage2_demo.py'),
-                             tmp_path / 's2', data_root, losses,
+                             tmp_path / 's2', tiny_demo_data, losses,
                              f'model.teacher.checkpoint={stage1}')
     state = unwrap_state_dict(safe_load(stage2))
     assert detect_layout(state) == 'mavil'
