@@ -630,17 +630,33 @@ def _first(batch):
     return batch[0]
 
 
+class _SeededItems:
+    """Item i of ``dataset`` drawn with the random state seeded from i, in
+    whichever process reads it: both pipelines then sample the same frames
+    and crop of a file (only the audio work differs)."""
+
+    def __init__(self, dataset, indices: List[int]) -> None:
+        self.dataset, self.indices = dataset, indices
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, k: int):
+        _seed_all(self.indices[k])
+        return self.dataset[self.indices[k]]
+
+
 class _DataRounds:
-    """Reads ``indices`` of a dataset once per :meth:`run`, in this process
-    (``workers=0``) or through a persistent ``DataLoader`` with ``workers``
-    processes (PyTorch runs each worker's torch ops on one thread)."""
+    """Reads ``indices`` of a dataset once per :meth:`run` through a persistent
+    ``DataLoader`` with ``workers`` processes (PyTorch runs each worker's torch
+    ops on one thread), each item seeded by its index (:class:`_SeededItems`)."""
 
     def __init__(self, dataset, indices: List[int], workers: int) -> None:
         self.dataset, self.indices = dataset, indices
         self.loader = None
         if workers > 0:
-            from torch.utils.data import DataLoader, Subset
-            self.loader = DataLoader(Subset(dataset, indices), batch_size=1,
+            from torch.utils.data import DataLoader
+            self.loader = DataLoader(_SeededItems(dataset, indices), batch_size=1,
                                      num_workers=workers, collate_fn=_first,
                                      persistent_workers=True, shuffle=False)
 
