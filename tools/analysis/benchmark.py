@@ -82,9 +82,12 @@ def parse_args(argv=None):
     parser.add_argument('config')
     parser.add_argument('--batch-size', type=int, default=None,
                         help='clips per step (default: the config train batch size)')
-    parser.add_argument('--iters', type=int, default=10, help='measured steps per round')
-    parser.add_argument('--warmup', type=int, default=2, help='unmeasured steps per variant')
-    parser.add_argument('--repeats', type=int, default=3, help='interleaved rounds')
+    parser.add_argument('--iters', type=int, default=None,
+                        help='measured steps per round (default 10; --grid: 1)')
+    parser.add_argument('--warmup', type=int, default=None,
+                        help='unmeasured steps per variant (default 2; --grid: 1 per cell)')
+    parser.add_argument('--repeats', type=int, default=None,
+                        help='interleaved rounds (default 3; --grid: 2)')
     parser.add_argument('--device', choices=['cpu', 'cuda'], default=None)
     parser.add_argument('--data-samples', type=int, default=8,
                         help='files per data round (the first K of the training list)')
@@ -108,7 +111,14 @@ def parse_args(argv=None):
                              'in the built-in bf16 table')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. model.backbone.with_cp=True')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    # a grid cell at batch 8, 16 x 224 is ~25 s of CPU per step: one step per
+    # round, two rounds (the full grid is then ~15 min of one core's CPU time)
+    for name, default, grid_default in (('iters', 10, 1), ('warmup', 2, 1),
+                                        ('repeats', 3, 2)):
+        if getattr(args, name) is None:
+            setattr(args, name, grid_default if args.grid else default)
+    return args
 
 
 # ---------------------------------------------------------------- memory
