@@ -203,7 +203,8 @@ class AudioMFCC(BaseAudioFeature):
 @TRANSFORMS.register_module()
 class AudioFbank(BaseAudioFeature):
     """Kaldi log-mel filterbank as CAV-MAE/MAViL: 128 bins, 25 ms hanning
-    window, 10 ms shift, ``htk_compat=True``, dither 0, no energy.
+    window (Audiovisual MAE, Sec. 4.1: hamming), 10 ms shift,
+    ``htk_compat=True``, dither 0, no energy.
 
     The waveform is reflect-padded by half a window on both sides so that
     row r is centred at r * 10 ms of the window (like the MFCC rows).
@@ -216,13 +217,18 @@ class AudioFbank(BaseAudioFeature):
     Args:
         num_mel_bins: mel bins. Defaults to 128.
         win_ms: window length in ms. Defaults to 25.
+        window_type: Kaldi window name ('hanning', 'hamming', 'povey', ...).
         **kwargs: see :class:`BaseAudioFeature`.
     """
 
-    def __init__(self, num_mel_bins: int = 128, win_ms: float = 25.0, **kwargs) -> None:
+    def __init__(self, num_mel_bins: int = 128, win_ms: float = 25.0,
+                 window_type: str = 'hanning', **kwargs) -> None:
         super().__init__(**kwargs)
+        if window_type not in ('hanning', 'hamming', 'povey', 'rectangular', 'blackman'):
+            raise ValueError(f'AudioFbank: unknown window_type {window_type!r}')
         self.feat_dim = num_mel_bins
         self.win_ms = win_ms
+        self.window_type = window_type
         self.win = int(round(win_ms * self.sample_rate / 1000.0))
 
     def compute(self, wave: torch.Tensor) -> List[torch.Tensor]:
@@ -233,7 +239,7 @@ class AudioFbank(BaseAudioFeature):
         padded = F.pad(wave[:, None], (half, half), mode=mode)[:, 0]
         return [
             kaldi.fbank(p[None], htk_compat=True, sample_frequency=self.sample_rate,
-                        use_energy=False, window_type='hanning',
+                        use_energy=False, window_type=self.window_type,
                         num_mel_bins=self.feat_dim, dither=0.0,
                         frame_length=self.win_ms,
                         frame_shift=self.hop * 1000.0 / self.sample_rate)
