@@ -11,7 +11,7 @@ from mmengine.model import BaseModel
 from torch import Tensor
 
 from ..necks.av_mae_decoder import OBJECTIVES
-from ..utils.build import ConfigType, build_optional
+from ..utils.build import ConfigType, build_data_preprocessor, build_optional, pixel_head_cfg
 from ..utils.views import merge_views
 
 
@@ -60,9 +60,7 @@ class AVMAE(BaseModel):
                  audio_head: ConfigType = dict(type='SpectrogramReconstructionHead'),
                  objective: str = 'joint', data_preprocessor: Optional[ConfigType] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        preproc_cfg = data_preprocessor if isinstance(data_preprocessor, dict) else {}
-        if isinstance(data_preprocessor, dict):
-            data_preprocessor = MODELS.build(data_preprocessor)
+        data_preprocessor, preproc_cfg = build_data_preprocessor(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if objective not in OBJECTIVES:
             raise ValueError(f'objective must be one of {OBJECTIVES}, got {objective!r}')
@@ -101,10 +99,7 @@ class AVMAE(BaseModel):
                     f"objective {objective!r} cannot use decoder 'early': its joint sequence "
                     "would let the mask tokens attend to the target modality's own encoded "
                     "tokens. Use decoder 'shared' or 'separate'.")
-        if isinstance(video_head, dict):
-            video_head = {**geometry, **video_head}
-            if 'mean' not in video_head and preproc_cfg.get('mean') is not None:
-                video_head['mean'], video_head['std'] = preproc_cfg['mean'], preproc_cfg['std']
+        video_head = pixel_head_cfg(video_head, geometry, preproc_cfg)
         if isinstance(audio_head, dict):
             audio_head = {**dict(patch_size=vit_a.patch_size), **audio_head}
         self.video_head = build_optional(video_head)

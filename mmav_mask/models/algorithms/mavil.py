@@ -10,7 +10,7 @@ from mmaction.structures import ActionDataSample
 from mmengine.model import BaseModel
 from torch import Tensor, nn
 
-from ..utils.build import ConfigType, build_optional
+from ..utils.build import ConfigType, build_data_preprocessor, build_optional, pixel_head_cfg
 from ..utils.views import FlatViews, flatten_views
 from .av_mae import AVMAE
 from .mavil_teacher import load_mavil_teacher
@@ -93,9 +93,7 @@ class MAViL(BaseModel):
                  view2_keys: Sequence[str] = ('mask_view2', 'audio_mask_view2'),
                  data_preprocessor: Optional[ConfigType] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        preproc_cfg = data_preprocessor if isinstance(data_preprocessor, dict) else {}
-        if isinstance(data_preprocessor, dict):
-            data_preprocessor = MODELS.build(data_preprocessor)
+        data_preprocessor, preproc_cfg = build_data_preprocessor(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if target not in TARGETS:
             raise ValueError(f'target must be one of {TARGETS}, got {target!r}')
@@ -143,11 +141,7 @@ class MAViL(BaseModel):
                              f"the neck's objective must be 'joint', got {self.neck.objective!r}")
 
         if target == 'raw':
-            if isinstance(video_head, dict):
-                video_head = {**geometry, **video_head}
-                if 'mean' not in video_head and preproc_cfg.get('mean') is not None:
-                    video_head['mean'] = preproc_cfg['mean']
-                    video_head['std'] = preproc_cfg['std']
+            video_head = pixel_head_cfg(video_head, geometry, preproc_cfg)
             if isinstance(audio_head, dict):
                 audio_head = {**dict(patch_size=vit_a.patch_size), **audio_head}
             self.video_head = build_optional(video_head)

@@ -15,7 +15,7 @@ from ..layers import sinusoid_position_table
 from ..utils.masking import gather_tokens, split_visible_masked
 from ..utils.audio import encode_valid_audio, keep_in_graph
 from ..utils.views import flatten_views
-from ..utils.build import ConfigType, build_optional
+from ..utils.build import ConfigType, build_data_preprocessor, build_optional, pixel_head_cfg
 
 
 @MODELS.register_module()
@@ -55,11 +55,7 @@ class AVMaskEnhancer(BaseModel):
                  data_preprocessor: Optional[ConfigType] = None,
                  pretrained: Optional[str] = None, predict_video: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
-        if isinstance(data_preprocessor, dict):
-            preproc_cfg = data_preprocessor
-            data_preprocessor = MODELS.build(data_preprocessor)
-        else:
-            preproc_cfg = {}
+        data_preprocessor, preproc_cfg = build_data_preprocessor(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = build_optional(backbone)
         self.audio_backbone = build_optional(audio_backbone)
@@ -73,11 +69,7 @@ class AVMaskEnhancer(BaseModel):
         self.decoder = build_optional(decoder)
         decoder_dim = self.decoder.embed_dims
 
-        if isinstance(head, dict):
-            head = {**geometry, **head}
-            if 'mean' not in head and preproc_cfg.get('mean') is not None:
-                head['mean'], head['std'] = preproc_cfg['mean'], preproc_cfg['std']
-        self.head = build_optional(head)
+        self.head = build_optional(pixel_head_cfg(head, geometry, preproc_cfg))
 
         if isinstance(fusion, dict):
             fusion = copy.deepcopy(fusion)
