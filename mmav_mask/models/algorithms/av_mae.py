@@ -8,11 +8,31 @@ import torch
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 from mmengine.model import BaseModel
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..necks.av_mae_decoder import OBJECTIVES
 from ..utils.build import ConfigType, build_data_preprocessor, build_optional, pixel_head_cfg
 from ..utils.views import merge_views
+
+
+
+def video_geometry(vit: nn.Module) -> dict:
+    """The video ViT's tubelet geometry, which decoders and pixel heads share."""
+    return dict(patch_size=vit.patch_size, tubelet_size=vit.tubelet_size,
+                in_channels=vit.in_channels)
+
+
+def decoder_cfg(neck: ConfigType, vit_v: nn.Module, vit_a: nn.Module, **defaults) -> ConfigType:
+    """An ``AVMAEDecoder`` config completed with the encoders' widths and geometry
+    (and ``defaults``); explicit keys win, modules pass through."""
+    if not isinstance(neck, dict):
+        return neck
+    neck = copy.deepcopy(neck)
+    for key, value in dict(video_dim=vit_v.embed_dims, audio_dim=vit_a.embed_dims,
+                           video_geometry=video_geometry(vit_v),
+                           audio_patch_size=vit_a.patch_size, **defaults).items():
+        neck.setdefault(key, value)
+    return neck
 
 
 @MODELS.register_module()
@@ -67,15 +87,8 @@ class AVMAE(BaseModel):
         self.objective = objective
         self.backbone = build_optional(backbone)
         vit_v, vit_a = self.backbone.video, self.backbone.audio
-        geometry = dict(patch_size=vit_v.patch_size, tubelet_size=vit_v.tubelet_size,
-                        in_channels=vit_v.in_channels)
-        if isinstance(neck, dict):
-            neck = copy.deepcopy(neck)
-            neck.setdefault('video_dim', vit_v.embed_dims)
-            neck.setdefault('audio_dim', vit_a.embed_dims)
-            neck.setdefault('video_geometry', geometry)
-            neck.setdefault('audio_patch_size', vit_a.patch_size)
-            neck.setdefault('objective', objective)
+        geometry = video_geometry(vit_v)
+        neck = decoder_cfg(neck, vit_v, vit_a, objective=objective)
         self.neck = build_optional(neck)
         enc, dec = self.backbone.fusion, self.neck.fusion
         if self.neck.objective != objective:

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from ..utils.build import ConfigType, build_data_preprocessor, build_optional, pixel_head_cfg
 from ..utils.views import FlatViews, flatten_views
-from .av_mae import AVMAE
+from .av_mae import AVMAE, decoder_cfg, video_geometry
 from .mavil_teacher import load_mavil_teacher
 
 TARGETS = ('raw', 'unimodal', 'fusion')
@@ -111,8 +111,7 @@ class MAViL(BaseModel):
         backbone_cfg = copy.deepcopy(backbone)
         self.backbone = build_optional(backbone)
         vit_v, vit_a = self.backbone.video, self.backbone.audio
-        geometry = dict(patch_size=vit_v.patch_size, tubelet_size=vit_v.tubelet_size,
-                        in_channels=vit_v.in_channels)
+        geometry = video_geometry(vit_v)
 
         self.teacher = None
         if teacher is not None:
@@ -126,15 +125,10 @@ class MAViL(BaseModel):
             self.teacher.is_init = True  # init_weights must not touch the loaded weights
             self._register_state_dict_hook(_drop_teacher_keys)
 
-        if isinstance(neck, dict):
-            neck = copy.deepcopy(neck)
-            neck.setdefault('video_dim', vit_v.embed_dims)
-            neck.setdefault('audio_dim', vit_a.embed_dims)
-            neck.setdefault('video_geometry', geometry)
-            neck.setdefault('audio_patch_size', vit_a.patch_size)
-            if self.teacher is not None:
-                neck.setdefault('video_out_channels', self.teacher.embed_dims)
-                neck.setdefault('audio_out_channels', self.teacher.embed_dims)
+        # stage 2 predicts the teacher's features: decoder outputs of the teacher's width
+        out = {} if self.teacher is None else dict(video_out_channels=self.teacher.embed_dims,
+                                                   audio_out_channels=self.teacher.embed_dims)
+        neck = decoder_cfg(neck, vit_v, vit_a, **out)
         self.neck = build_optional(neck)
         if self.neck.objective != 'joint':
             raise ValueError('MAViL reconstructs each modality from its own decoder sequence: '
