@@ -29,3 +29,13 @@ def demo_list_options(data: str, train_prefix: str = 'train_dataloader.dataset')
                  f'{dataset}.data_prefix.video={data}/videos',
                  f'{split}_dataloader.num_workers=0', f'{split}_dataloader.persistent_workers=False']
     return opts
+
+
+def load_tool(relpath: str, name: str):
+    """Imports a command-line tool (e.g. ``tools/analysis/avmae_tables.py``) as a module
+    named ``name``, to test its functions in process."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, osp.join(REPO_ROOT, relpath))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,16 +1,11 @@
 """tools/analysis/avmae_tables.py: the training subset it writes, and its tables
 (mean ± sample std over seeds, paired differences to random init) against
 hand-computed values."""
-import importlib.util
-import os.path as osp
 
 import pytest
+from cli_utils import load_tool
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-_spec = importlib.util.spec_from_file_location(
-    'avmae_tables', osp.join(REPO, 'tools', 'analysis', 'avmae_tables.py'))
-tool = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tool)
+tool = load_tool('tools/analysis/avmae_tables.py', 'avmae_tables')
 
 
 def _data(tmp_path):

@@ -1,18 +1,13 @@
 """tools/analysis/avmae_reconstruction_picture.py: visible parts are the input,
 masked parts the model's prediction, for video and spectrogram."""
-import importlib.util
-import os.path as osp
 
 import numpy as np
 import torch
 from mmaction.registry import MODELS
 from mmengine.registry import init_default_scope
+from cli_utils import load_tool
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-_spec = importlib.util.spec_from_file_location(
-    'avmae_picture', osp.join(REPO, 'tools', 'analysis', 'avmae_reconstruction_picture.py'))
-tool = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tool)
+tool = load_tool('tools/analysis/avmae_reconstruction_picture.py', 'avmae_picture')
 
 
 def test_reconstruction_arrays_and_png(tmp_path):

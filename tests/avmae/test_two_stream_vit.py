@@ -1,19 +1,14 @@
 """MBT two-stream fine-tuning (TwoStreamViT in AVRecognizer): late-fusion limits,
 the bottleneck as the only audio path, and initialisation from AVMAE encoders."""
-import importlib.util
-import os.path as osp
 
 import pytest
 import torch
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 from mmengine.registry import init_default_scope
+from cli_utils import load_tool
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-_spec = importlib.util.spec_from_file_location(
-    'avmae_to_recognizer', osp.join(REPO, 'tools', 'convert', 'avmae_to_recognizer.py'))
-tool = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tool)
+tool = load_tool('tools/convert/avmae_to_recognizer.py', 'avmae_to_recognizer')
 
 VIDEO = dict(type='MaskedVideoViT', img_size=32, num_frames=4,
              arch=dict(embed_dims=32, depth=3, num_heads=2))

@@ -1,6 +1,4 @@
 """AVMAE encoders -> AVRecognizer: shared layers untied, same features as pretraining."""
-import importlib.util
-import os.path as osp
 
 import pytest
 import torch
@@ -8,12 +6,9 @@ from mmaction.registry import MODELS
 from mmengine.registry import init_default_scope
 
 from mmav_mask.models.algorithms.av_mae_checkpoint import untie_avmae_encoders
+from cli_utils import load_tool
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-_spec = importlib.util.spec_from_file_location(
-    'avmae_to_recognizer', osp.join(REPO, 'tools', 'convert', 'avmae_to_recognizer.py'))
-tool = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tool)
+tool = load_tool('tools/convert/avmae_to_recognizer.py', 'avmae_to_recognizer')
 
 
 @pytest.fixture(autouse=True)

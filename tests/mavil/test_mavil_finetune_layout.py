@@ -1,7 +1,6 @@
 """MAViL checkpoints -> fine-tuning: the 'mavil' layout keeps the two uni-modal encoders,
 AVRecognizer loads them directly or through tools/convert/avmae_to_recognizer.py."""
 import copy
-import importlib.util
 import os.path as osp
 
 import torch
@@ -12,12 +11,10 @@ from mavil_tiny import build, make_inputs, tiny_cfg
 from mmaction.registry import MODELS
 from mmav_mask.models.checkpoint_layouts import detect_layout, to_mmav
 from mmav_mask.utils.checkpoint import save_checkpoint_atomic
+from cli_utils import load_tool
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-_spec = importlib.util.spec_from_file_location(
-    'avmae_to_recognizer', osp.join(REPO, 'tools', 'convert', 'avmae_to_recognizer.py'))
-tool = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tool)
+tool = load_tool('tools/convert/avmae_to_recognizer.py', 'avmae_to_recognizer')
 
 
 def _recognizer(pretrained):
