@@ -651,15 +651,20 @@ class _SeededItems:
     def __len__(self) -> int:
         return len(self.indices)
 
-    def __getitem__(self, k: int):
+    def __getitem__(self, k: int) -> float:
+        """CPU seconds of this process to read item k (the item is dropped:
+        only its cost travels back from a worker)."""
         _seed_all(self.indices[k])
-        return self.dataset[self.indices[k]]
+        start = time.process_time()
+        self.dataset[self.indices[k]]
+        return time.process_time() - start
 
 
 class _DataRounds:
     """Reads ``indices`` of a dataset once per :meth:`run` through a persistent
     ``DataLoader`` with ``workers`` processes (PyTorch runs each worker's torch
-    ops on one thread), each item seeded by its index (:class:`_SeededItems`)."""
+    ops on one thread), each item seeded by its index (:class:`_SeededItems`);
+    :meth:`run` returns the CPU seconds the workers spent in the pipeline."""
 
     def __init__(self, dataset, indices: List[int], workers: int) -> None:
         self.dataset, self.indices = dataset, indices
@@ -670,13 +675,11 @@ class _DataRounds:
                                      num_workers=workers, collate_fn=_first,
                                      persistent_workers=True, shuffle=False)
 
-    def run(self) -> None:
+    def run(self) -> float:
         if self.loader is None:
-            for i in self.indices:
-                self.dataset[i]
-        else:
-            for _ in self.loader:
-                pass
+            items = _SeededItems(self.dataset, self.indices)
+            return sum(items[k] for k in range(len(items)))
+        return sum(self.loader)
 
 
 def benchmark_data(cfg, args) -> Dict[str, dict]:
@@ -710,7 +713,7 @@ def benchmark_data(cfg, args) -> Dict[str, dict]:
         for _ in range(args.repeats):
             for name, r in runners.items():
                 start = time.perf_counter()
-                r.run()
+                cpu[name].append(r.run())
                 times[name].append(time.perf_counter() - start)
     else:
         for d in datasets.values():  # warm-up: file cache, lazy imports
@@ -812,7 +815,9 @@ def main(argv=None) -> int:
         for name, r in res.items():
             rows.append((f'{name} throughput', r['clips_per_s'], 'clips/s'))
             if r['cpu_s'] is not None:
-                rows.append((f'{name} CPU time', 1e3 * r['cpu_s'], 'ms/clip (this process)'))
+                rows.append((f'{name} CPU time', 1e3 * r['cpu_s'],
+                             'ms/clip (in the workers)' if args.data_workers else
+                             'ms/clip (this process)'))
         av, vo = list(res.values())
         if av['cpu_s'] is not None:
             rows.append(('data AV / video-only throughput by CPU time',
