@@ -64,21 +64,3 @@ def test_sample_key_is_stored_as_plain_int():
     res = dict(_results(), sample_idx=SampleKey(7, seed=1, epoch=2))
     meta = TRANSFORMS.build(dict(type='PackAVInputs'))(res)['data_samples'].metainfo
     assert meta['sample_idx'] == 7 and type(meta['sample_idx']) is int
-
-
-def test_video_is_packed_without_a_copy_like_pack_action_inputs():
-    """FormatShape's transposed view becomes a tensor on the same memory (a 16 x 224
-    clip copy costs ~0.8 ms a sample); flipped views (negative strides, which
-    torch.from_numpy refuses) are copied, with the same values."""
-    res = _results(num_clips=1, num_crops=1)
-    base = np.random.default_rng(1).random((1, 4, 32, 32, 3)).astype(np.float32)
-    for video_only in (False, True):
-        res['imgs'] = base.transpose(0, 4, 1, 2, 3)  # NTHWC -> NCTHW view, as FormatShape
-        packed = TRANSFORMS.build(dict(type='PackAVInputs', video_only=video_only))(dict(res))
-        imgs = packed['inputs'] if video_only else packed['inputs']['imgs']
-        assert np.shares_memory(imgs.numpy(), base)
-        assert torch.equal(imgs, torch.from_numpy(np.ascontiguousarray(res['imgs'])))
-        res['imgs'] = base.transpose(0, 4, 1, 2, 3)[..., ::-1]
-        packed = TRANSFORMS.build(dict(type='PackAVInputs', video_only=video_only))(dict(res))
-        imgs = packed['inputs'] if video_only else packed['inputs']['imgs']
-        assert torch.equal(imgs, torch.from_numpy(np.ascontiguousarray(res['imgs'])))
