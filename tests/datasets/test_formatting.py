@@ -64,3 +64,16 @@ def test_sample_key_is_stored_as_plain_int():
     res = dict(_results(), sample_idx=SampleKey(7, seed=1, epoch=2))
     meta = TRANSFORMS.build(dict(type='PackAVInputs'))(res)['data_samples'].metainfo
     assert meta['sample_idx'] == 7 and type(meta['sample_idx']) is int
+
+
+def test_video_is_packed_contiguous():
+    """FormatShape's NCTHW is a transposed view; packed as a view, the batch would stay
+    channels-last through stack_batch and normalisation into the model. The worker
+    copies it instead (the demo's metrics changed when it did not)."""
+    res = _results(num_clips=1, num_crops=1)
+    res['imgs'] = np.random.default_rng(1).random((1, 4, 32, 32, 3)).astype(
+        np.float32).transpose(0, 4, 1, 2, 3)
+    packed = TRANSFORMS.build(dict(type='PackAVInputs'))(dict(res))
+    assert packed['inputs']['imgs'].is_contiguous()
+    assert torch.equal(packed['inputs']['imgs'],
+                       torch.from_numpy(np.ascontiguousarray(res['imgs'])))
