@@ -69,7 +69,7 @@ def test_sample_key_is_stored_as_plain_int():
 def test_video_is_packed_contiguous():
     """FormatShape's NCTHW is a transposed view; packed as a view, the batch would stay
     channels-last through stack_batch and normalisation into the model. The worker
-    copies it instead (the demo's metrics changed when it did not)."""
+    copies it instead, so the model gets a contiguous NCTHW batch."""
     res = _results(num_clips=1, num_crops=1)
     res['imgs'] = np.random.default_rng(1).random((1, 4, 32, 32, 3)).astype(
         np.float32).transpose(0, 4, 1, 2, 3)

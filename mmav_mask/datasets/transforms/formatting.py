@@ -75,8 +75,8 @@ class PackAVInputs(BaseTransform):
                 raise TypeError('PackAVInputs expects formatted imgs: put '
                                 "FormatShape(input_format='NCTHW') before it")
             # copied here, in the worker: FormatShape's transposed view would keep
-            # channels-last strides through stack_batch and normalisation into the
-            # model (other numerics; the copy would then fall to the main process)
+            # its channels-last strides through stack_batch and normalisation, and
+            # the model would get a non-contiguous NCTHW batch
             imgs = torch.from_numpy(np.ascontiguousarray(imgs)) if isinstance(
                 imgs, np.ndarray) else torch.as_tensor(imgs)
             if imgs.ndim == 4:  # FormatShape(collapse=True): one view
