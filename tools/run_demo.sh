@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job on the embedded demo data, install included (8.5-11 minutes measured on 2 CPU cores):
+# The main job on the embedded demo data, install included (8.5-12 minutes measured on 2 CPU cores):
 #   bash tools/run_demo.sh
 # 1. install  2. make + check demo data (the sound decides the hidden object)
 # 3. AV-MaskEnhancer pretraining  4. its video-only twin (VideoMAE), same data and budget
