@@ -36,7 +36,7 @@ def trained(tiny_demo_data, tmp_path_factory):
         if name not in done:
             work = tmp_path_factory.mktemp(name)
             run_cli([sys.executable, 'tools/train.py', osp.join(REPO, 'configs', f'{name}.py'),
-                  '--work-dir', str(work)] + _options(tiny_demo_data, *extra))
+                     '--work-dir', str(work)] + _options(tiny_demo_data, *extra))
             with open(work / 'last_checkpoint') as f:
                 ckpt = f.read().strip()
             assert ckpt.endswith('epoch_1.pth') and osp.isfile(ckpt)
@@ -83,7 +83,7 @@ def test_pretraining_trains_two_iterations_then_tests(tiny_demo_data, trained, t
         assert 0 < last[key] < 100, (key, last)
     assert not ({'loss_video', 'loss_audio'} - set(losses)) & set(last)
     out = run_cli([sys.executable, 'tools/test.py', osp.join(REPO, 'configs', f'{name}.py'), ckpt,
-                '--work-dir', str(tmp_path / 'test')] + _options(tiny_demo_data))
+                   '--work-dir', str(tmp_path / 'test')] + _options(tiny_demo_data))
     for key in metrics:
         assert key in out, key
 
@@ -99,7 +99,7 @@ def test_finetuning_from_pretrained_encoders(tiny_demo_data, trained, tmp_path, 
     config = osp.join(REPO, 'configs', f'{name}.py')
     work = tmp_path / 'train'
     out = run_cli([sys.executable, 'tools/train.py', config, '--work-dir', str(work)]
-               + _options(tiny_demo_data, f'model.pretrained={weights}'))
+                  + _options(tiny_demo_data, f'model.pretrained={weights}'))
     # every encoder weight found in the file; a one-modality model leaves exactly the
     # other encoder's weights unused
     report = next(line for line in out.splitlines() if 'AVRecognizer: loaded' in line)
@@ -115,5 +115,5 @@ def test_finetuning_from_pretrained_encoders(tiny_demo_data, trained, tmp_path, 
     assert 0 < last['loss_cls'] < 100, last
     ckpt = str(work / 'epoch_1.pth')
     out = run_cli([sys.executable, 'tools/test.py', config, ckpt, '--work-dir',
-                str(tmp_path / 'test')] + _options(tiny_demo_data))
+                   str(tmp_path / 'test')] + _options(tiny_demo_data))
     assert 'acc/top1' in out and 'acc/top5' in out

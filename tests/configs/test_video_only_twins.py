@@ -26,7 +26,8 @@ def _loader_dataset(cfg, split):
 
 def _build(cfg, split, data_root):
     ds = _loader_dataset(cfg, split)
-    ds.ann_file = osp.join(data_root, 'ucf101_train_split_1_videos.txt')
+    ds.ann_file = osp.join(data_root, f"ucf101_{'train' if split == 'train' else 'val'}"
+                                      '_split_1_videos.txt')
     ds.data_prefix = dict(video=osp.join(data_root, 'videos'))
     return DATASETS.build(ds)
 

@@ -14,10 +14,6 @@ pytestmark = pytest.mark.slow
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-
-
-
-
 def _options(data, *extra):
     # 8 training clips at batch 4: 2 iterations
     return ['--cfg-options', *demo_list_options(data), 'train_dataloader.batch_size=4',
@@ -27,7 +23,7 @@ def _options(data, *extra):
 
 def _train_and_test(config, work, data, losses, *extra):
     run_cli([sys.executable, 'tools/train.py', config, '--work-dir', str(work / 'train')]
-         + _options(data, *extra))
+            + _options(data, *extra))
     with open(work / 'train' / 'last_checkpoint') as f:
         ckpt = f.read().strip()
     assert ckpt.endswith('epoch_1.pth') and osp.isfile(ckpt)
@@ -39,7 +35,7 @@ def _train_and_test(config, work, data, losses, *extra):
     for key in losses:
         assert 0 < train[-1][key] < 100, (key, train[-1])
     out = run_cli([sys.executable, 'tools/test.py', config, ckpt, '--work-dir',
-                str(work / 'test')] + _options(data, *extra))
+                   str(work / 'test')] + _options(data, *extra))
     for key in ('retrieval/a2v_R@1', 'retrieval/a2v_median_rank', 'retrieval/chance_R@1'):
         assert key in out, key
     return ckpt

@@ -667,18 +667,12 @@ class _DataRounds:
     :meth:`run` returns the CPU seconds the workers spent in the pipeline."""
 
     def __init__(self, dataset, indices: List[int], workers: int) -> None:
-        self.dataset, self.indices = dataset, indices
-        self.loader = None
-        if workers > 0:
-            from torch.utils.data import DataLoader
-            self.loader = DataLoader(_SeededItems(dataset, indices), batch_size=1,
-                                     num_workers=workers, collate_fn=_first,
-                                     persistent_workers=True, shuffle=False)
+        from torch.utils.data import DataLoader
+        self.loader = DataLoader(_SeededItems(dataset, indices), batch_size=1,
+                                 num_workers=workers, collate_fn=_first,
+                                 persistent_workers=True, shuffle=False)
 
     def run(self) -> float:
-        if self.loader is None:
-            items = _SeededItems(self.dataset, self.indices)
-            return sum(items[k] for k in range(len(items)))
         return sum(self.loader)
 
 
